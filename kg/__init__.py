@@ -1,0 +1,53 @@
+"""Therapy KG: a sourced knowledge graph comparing cancer immunotherapies.
+
+    import kg
+    graph = kg.open_graph()              # builds on first use, rebuilds when data change
+    graph.resolve("car t")               # TherapyRef(id='car-t', ...)
+    graph.describe("kymriah")            # Description: properties, approvals, trials, sources
+    graph.select("SELECT ?s WHERE { ?s a tkg:Product }")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kg.errors import BuildError, KgError, QueryError, UnknownTherapy, UsageError
+from kg.graph import TherapyGraph
+from kg.store import BuildResult, default_location
+
+__all__ = [
+    "BuildError",
+    "BuildResult",
+    "KgError",
+    "QueryError",
+    "TherapyGraph",
+    "UnknownTherapy",
+    "UsageError",
+    "build",
+    "default_location",
+    "open_graph",
+    "validate",
+]
+__version__ = "0.1.0"
+
+
+def build(store: str | Path | None = None, *, force: bool = False) -> BuildResult:
+    """Build the store from the bundled ontology and data (skipped when already current)."""
+    from kg import store as stores
+
+    return stores.build(Path(store) if store else None, force=force)
+
+
+def open_graph(store: str | Path | None = None) -> TherapyGraph:
+    """Open the graph read-only, building or rebuilding it first if needed."""
+    import pyoxigraph as ox
+
+    result = build(store)
+    return TherapyGraph(ox.Store.read_only(str(result.location)), result.location)
+
+
+def validate() -> list:
+    """Check the bundled ontology and data (SHACL + provenance) without writing a store."""
+    from kg import store as stores
+
+    return stores.validate_inputs()

@@ -1,0 +1,202 @@
+"""The `kg` command: a thin typer layer over the library. Each command parses options, makes one
+library call and formats the result; errors a user can cause become a message and an exit code
+(0 ok, 1 failure or findings, 2 usage error), never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from kg.errors import KgError
+
+
+class _Group(TyperGroup):
+    """Reports KgError as `Error: ...` on stderr with the error's exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KgError as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Compare cancer immunotherapies in a sourced knowledge graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ListType(str, Enum):
+    modality = "modality"
+    product = "product"
+    trial = "trial"
+    approval = "approval"
+    award = "award"
+    source = "source"
+
+
+StoreOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--store",
+        envvar="THERAPY_KG_STORE",
+        help="Directory of the on-disk store (default: the user cache directory).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+@app.callback()
+def _options(ctx: typer.Context, store: StoreOption = None) -> None:
+    """Compare cancer immunotherapies in a sourced knowledge graph.
+
+    Example: kg show car-nk
+    """
+    ctx.obj = store
+
+
+def _graph(ctx: typer.Context) -> Any:
+    """Open the graph, saying so on stderr when it has to be built first."""
+    import kg
+    from kg import store as stores
+
+    root = ctx.obj
+    if not stores.is_current(root):
+        typer.echo("Building the knowledge graph (first use, or the ontology or data changed)...", err=True)
+    return kg.open_graph(root)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+@app.command()
+def build(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the store is current.")] = False,
+) -> None:
+    """Parse, validate (SHACL) and load the ontology and data into the on-disk store.
+
+    A failed build leaves the previous store untouched. Example: kg build --force
+    """
+    import kg
+
+    result = kg.build(ctx.obj, force=force)
+    if result.rebuilt:
+        typer.echo(f"Built {result.quads} triples from {result.files} files into {result.location}")
+    else:
+        typer.echo(f"Store is current: {result.location}")
+
+
+@app.command()
+def validate() -> None:
+    """Check the ontology and data against the SHACL shapes and provenance rules; exit 1 on findings.
+
+    Example: kg validate
+    """
+    import kg
+
+    findings = kg.validate()
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        typer.echo(f"{len(findings)} finding(s).", err=True)
+        raise typer.Exit(1)
+    typer.echo("Ontology and data are valid.")
+
+
+@app.command()
+def stats(ctx: typer.Context, output: FormatOption = Format.table) -> None:
+    """Counts of triples, named graphs, sources and resources by class.
+
+    Example: kg stats --format json
+    """
+    from kg import render
+
+    numbers = _graph(ctx).stats()
+    if output is Format.json:
+        typer.echo(render.dumps(numbers))
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(
+        f"{numbers['triples']} triples in {numbers['named_graphs']} named graphs ({numbers['sources']} sources)"
+    )
+    table = Table("Class", "Count")
+    for label, count in numbers["classes"].items():
+        table.add_row(label, str(count))
+    console.print(table)
+
+
+@app.command("list")
+def list_items(
+    ctx: typer.Context,
+    kind: Annotated[Optional[ListType], typer.Option("--type", "-t", help="Only this kind of item.")] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """List therapies, trials, approvals, awards or sources.
+
+    Example: kg list --type product
+    """
+    from kg import render
+
+    items = _graph(ctx).catalogue(kind.value if kind else None)
+    if output is Format.json:
+        typer.echo(render.dumps(items))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("Type", "Id", "Label")
+    for item in items:
+        table.add_row(item["type"], escape(item["id"]), escape(item["label"]))
+    _console().print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    therapy: Annotated[str, typer.Argument(help="Therapy id or any of its names, e.g. car-nk, Kymriah, CTL019.")],
+    output: FormatOption = Format.table,
+    sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
+) -> None:
+    """Everything known about one therapy: properties (inherited values marked), approvals, trials,
+    adverse-event observations, each with its sources.
+
+    Example: kg show kymriah --format json
+    """
+    from kg import render
+
+    description = _graph(ctx).describe(therapy)
+    if output is Format.json:
+        typer.echo(render.dumps(render.description_json(description)))
+    else:
+        render.print_description(description, _console(), sources=sources)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

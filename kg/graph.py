@@ -1,0 +1,157 @@
+"""A therapy graph: the read-only store plus safe, typed SPARQL access.
+
+Every query runs with the project prefixes predeclared and the default graph as the union of the
+named graphs. Values from users are passed as `bindings` (SPARQL substitutions), never spliced
+into query text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Union
+
+import pyoxigraph as ox
+
+from kg import vocab
+from kg.errors import QueryError
+from kg.resources import PACKAGE_DIR
+
+Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
+Binding = Union[Term, str, int, float, bool, Decimal, dt.date]
+Row = dict[str, Any]
+
+_XSD = vocab.PREFIXES["xsd"]
+_CONVERTERS = {
+    _XSD + "integer": int,
+    _XSD + "nonNegativeInteger": int,
+    _XSD + "int": int,
+    _XSD + "long": int,
+    _XSD + "decimal": Decimal,
+    _XSD + "double": float,
+    _XSD + "float": float,
+    _XSD + "boolean": lambda v: v == "true" or v == "1",
+    _XSD + "date": dt.date.fromisoformat,
+}
+
+
+class IRI(str):
+    """An IRI in query results, kept distinct from plain string literals."""
+
+
+def iri(value: str) -> ox.NamedNode:
+    """A NamedNode from a full IRI or a project-prefixed name such as `tkgr:car-t`."""
+    return ox.NamedNode(vocab.expand(value))
+
+
+def to_term(value: Binding) -> Term:
+    """Turn a Python value into an RDF term for binding; strings become literals, not IRIs."""
+    if isinstance(value, (ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple)):
+        return value
+    if isinstance(value, bool):
+        return ox.Literal("true" if value else "false", datatype=ox.NamedNode(_XSD + "boolean"))
+    if isinstance(value, int):
+        return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "integer"))
+    if isinstance(value, (float, Decimal)):
+        return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "decimal"))
+    if isinstance(value, dt.date):
+        return ox.Literal(value.isoformat(), datatype=ox.NamedNode(_XSD + "date"))
+    return ox.Literal(str(value))
+
+
+def to_python(term: Term | None) -> Any:
+    """An RDF term as a plain Python value: IRIs as strings, typed literals as int/Decimal/date/bool."""
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        convert = _CONVERTERS.get(term.datatype.value)
+        if convert is not None:
+            try:
+                return convert(term.value)
+            except ValueError:
+                return term.value
+        return term.value
+    if isinstance(term, ox.NamedNode):
+        return IRI(term.value)
+    return str(term)
+
+
+@cache
+def load_query(name: str) -> str:
+    """Text of an internal query shipped in `kg/sparql/NAME.rq`."""
+    return (PACKAGE_DIR / "sparql" / f"{name}.rq").read_text(encoding="utf-8")
+
+
+class TherapyGraph:
+    """The built knowledge graph, opened read-only."""
+
+    def __init__(self, store: ox.Store, location: Path | None = None) -> None:
+        self.store = store
+        self.location = location
+        self._therapies: Any = None
+
+    @property
+    def therapies(self) -> Any:
+        """Name resolution and descriptions (`kg.therapy.Therapies`), created on first use."""
+        if self._therapies is None:
+            from kg.therapy import Therapies
+
+            self._therapies = Therapies(self)
+        return self._therapies
+
+    def resolve(self, name: str) -> Any:
+        """The therapy (`TherapyRef`) a user's name refers to; raises UnknownTherapy with suggestions."""
+        return self.therapies.resolve(name)
+
+    def describe(self, name: str) -> Any:
+        """Everything known about one therapy (`Description`)."""
+        return self.therapies.describe(name)
+
+    def catalogue(self, kind: str | None = None) -> list[Row]:
+        """Modalities, products, trials, approvals, awards and sources as `{type, id, label}` rows."""
+        items = [
+            {"type": r["type"], "id": vocab.short_id(r["item"]), "label": r["label"]}
+            for r in self.select_named("catalogue")
+        ]
+        items += [{"type": "source", "id": s.id, "label": s.citation} for s in self.therapies.sources().values()]
+        return [item for item in items if kind in (None, item["type"])]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by class, by named graph, and in total."""
+        classes = {r["label"]: r["count"] for r in self.select_named("stats-classes")}
+        graphs = {vocab.compact(r["graph"]): r["triples"] for r in self.select_named("stats-graphs")}
+        return {
+            "triples": sum(graphs.values()),
+            "named_graphs": len(graphs),
+            "sources": sum(1 for g in graphs if g.startswith("src:")),
+            "classes": classes,
+            "graphs": graphs,
+        }
+
+    def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> Any:
+        """Run any read query; returns pyoxigraph's solutions, boolean or triples."""
+        substitutions = {ox.Variable(name): to_term(value) for name, value in (bindings or {}).items()}
+        try:
+            return self.store.query(
+                sparql,
+                prefixes=vocab.PREFIXES,
+                use_default_graph_as_union=True,
+                substitutions=substitutions or None,
+            )
+        except SyntaxError as error:
+            raise QueryError(f"Invalid SPARQL: {error}") from None
+
+    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
+        """Run a SELECT query and return rows of plain Python values (unbound variables are None)."""
+        solutions = self.query(sparql, bindings)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise QueryError("Expected a SELECT query.")
+        names = [variable.value for variable in solutions.variables]
+        return [{name: to_python(solution[name]) for name in names} for solution in solutions]
+
+    def select_named(self, name: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
+        """Run one of the internal queries in `kg/sparql/`."""
+        return self.select(load_query(name), bindings)

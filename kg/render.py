@@ -1,0 +1,204 @@
+"""Turning library results into output: JSON documents and rich terminal tables.
+
+Kept apart from `cli.py` so the same renderings serve the CLI, tests and notebooks; rich is
+imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kg.therapy import Description, Evidence, Fact, Source
+
+EVIDENCE_SECTIONS = [
+    ("approval", "approvals", "Approvals"),
+    ("trial", "trials", "Trials"),
+    ("outcome", "outcomes", "Trial outcomes"),
+    ("adverse-event", "adverse_events", "Adverse-event observations"),
+    ("award", "awards", "Awards"),
+]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for dataclasses, Decimals and dates."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
+
+
+def _fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:
+    return {
+        "value": fact.value,
+        "label": fact.label,
+        "inherited_from": fact.inherited_from,
+        "sources": [{"id": s, "citation": sources[s].citation if s in sources else s} for s in fact.sources],
+    }
+
+
+def description_json(description: Description) -> dict[str, Any]:
+    """The stable JSON shape of `kg show --format json` (documented in the README)."""
+    sources = description.sources
+    ref = description.therapy
+    document: dict[str, Any] = {
+        "therapy": {"id": ref.id, "label": ref.label, "level": ref.level, "iri": ref.iri},
+        "names": description.names,
+        "lineage": [{"id": r.id, "label": r.label, "level": r.level} for r in description.lineage],
+        "properties": [
+            {
+                "property": row.property,
+                "label": row.label,
+                "group": row.group,
+                "values": [_fact_json(f, sources) for f in row.facts],
+            }
+            for row in description.properties
+        ],
+    }
+    for kind, key, _ in EVIDENCE_SECTIONS:
+        document[key] = [
+            {
+                "id": item.id,
+                "label": evidence_label(item),
+                "fields": {name: [_fact_json(f, sources) for f in facts] for name, facts in item.fields.items()},
+            }
+            for item in description.of_kind(kind)
+        ]
+    document["sources"] = [
+        {**dataclasses.asdict(source), "link": source.link} for source in description.sources.values()
+    ]
+    return to_jsonable(document)
+
+
+def evidence_label(item: Evidence) -> str:
+    """A readable name for an evidence node; measurements are named by what they count."""
+    if item.kind == "outcome":
+        return _labels(item, "outcomeMeasure")
+    if item.kind == "adverse-event":
+        return f"{_labels(item, 'adverseEvent')}, {_labels(item, 'gradeThreshold')}"
+    return item.label
+
+
+def proportion(item: Evidence) -> str:
+    """`8/11 (73%)`, `0/11`, or `72% of 101`, from whatever the source reported."""
+    numerator, denominator, percentage = item.first("numerator"), item.first("denominator"), item.first("percentage")
+    pct = f"{to_jsonable(percentage)}%" if percentage is not None else ""
+    if numerator is not None and denominator is not None:
+        return f"{numerator}/{denominator}" + (f" ({pct})" if pct else "")
+    if denominator is not None:
+        return f"{pct} of {denominator}"
+    return pct
+
+
+def _labels(item: Evidence, name: str) -> str:
+    return ", ".join(f.label for f in item.fields.get(name, [])) or "—"
+
+
+class Citations:
+    """Numbers sources in order of first use, so tables can show `[1]` and a legend."""
+
+    def __init__(self, sources: dict[str, Source]) -> None:
+        self.sources = sources
+        self.numbers: dict[str, int] = {}
+
+    def mark(self, source_ids: list[str]) -> str:
+        marks = []
+        for source_id in source_ids:
+            number = self.numbers.setdefault(source_id, len(self.numbers) + 1)
+            marks.append(f"[{number}]")
+        return "".join(marks)
+
+    def legend(self) -> list[str]:
+        lines = []
+        for source_id, number in self.numbers.items():
+            source = self.sources.get(source_id)
+            text = f"{source.citation} {source.link or ''}".strip() if source else source_id
+            lines.append(f"[{number}] {text}")
+        return lines
+
+
+def print_description(description: Description, console: Console, *, sources: bool = True) -> None:
+    """`kg show` as tables: header, properties by group, evidence sections, source legend."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    ref = description.therapy
+    citations = Citations(description.sources)
+    console.print(f"[bold]{escape(ref.label)}[/bold] ({ref.level}, id: {ref.id})")
+    if description.lineage:
+        console.print("Modalities: " + " › ".join(escape(r.label) for r in description.lineage))
+    if description.names:
+        console.print("Also known as: " + escape(", ".join(description.names)))
+
+    table = Table(title="Properties", show_lines=False, expand=False)
+    table.add_column("Group")
+    table.add_column("Property")
+    table.add_column("Value [sources]" if sources else "Value")
+    last_group = None
+    for row in description.properties:
+        group = row.group_label if row.group != last_group else ""
+        last_group = row.group
+        value = facts_text(row.facts, citations if sources else None) if row.facts else "[dim]no data[/dim]"
+        table.add_row(escape(group), escape(row.label), value)
+    console.print(table)
+
+    for kind, _, title in EVIDENCE_SECTIONS:
+        items = description.of_kind(kind)
+        if not items:
+            continue
+        section = Table(title=title)
+        section.add_column("Item")
+        section.add_column("Details")
+        if sources:
+            section.add_column("Sources")
+        for item in items:
+            details = []
+            for name, facts in item.fields.items():
+                if name in {"numerator", "denominator", "percentage"}:
+                    continue
+                details.append(f"{escape(item.field_labels.get(name, name))}: {facts_text(facts)}")
+            if kind in {"outcome", "adverse-event"}:
+                details.insert(0, f"patients: {escape(proportion(item))}")
+            cited = sorted({s for facts in item.fields.values() for f in facts for s in f.sources})
+            cells = [escape(evidence_label(item)), "\n".join(details)]
+            if sources:
+                cells.append(citations.mark(cited))
+            section.add_row(*cells)
+        console.print(section)
+
+    if sources and citations.numbers:
+        console.print("[bold]Sources[/bold]")
+        for line in citations.legend():
+            console.print(escape(line), soft_wrap=True)
+
+
+def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
+    """Rich markup for a cell: one value per line, with citation marks and inheritance notes."""
+    from rich.markup import escape
+
+    parts = []
+    for fact in facts:
+        text = escape(fact.label)
+        if citations is not None:
+            text += " " + escape(citations.mark(fact.sources))
+        if fact.inherited_from:
+            text += f" [dim](inherited from {escape(fact.inherited_from)})[/dim]"
+        parts.append(text)
+    return "\n".join(parts)

@@ -1,0 +1,24 @@
+"""Where the ontology, curated data and named queries live, in a checkout or an installed wheel.
+
+The wheel carries `ontology/` and `data/` inside the package (see pyproject.toml); a checkout or an
+editable install reads them from the repository root next to `kg/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+ONTOLOGY_DIR = _bundled("ontology")
+DATA_DIR = _bundled("data")
+QUERIES_DIR = PACKAGE_DIR / "queries"
+
+ONTOLOGY_FILE = ONTOLOGY_DIR / "therapy-kg.ttl"
+SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"

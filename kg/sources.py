@@ -1,0 +1,83 @@
+"""The input files of a build (ontology, catalogue, one file per source) and their named graphs.
+
+Each source file under `data/sources/` is loaded into the named graph whose IRI is the source
+itself (`src:<file stem>`), so `GRAPH ?source { ... }` answers which source states a fact. The
+catalogue (names and classification) and the ontology get graphs of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import vocab
+from kg.errors import BuildError
+from kg.resources import DATA_DIR, ONTOLOGY_FILE, SHAPES_FILE
+
+FORMAT_VERSION = "1"  # bump when the way files become graphs changes, to force a rebuild
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One Turtle file and the named graph it is loaded into."""
+
+    path: Path
+    graph: str
+
+    @property
+    def kind(self) -> str:
+        if self.graph == vocab.ONTOLOGY_GRAPH:
+            return "ontology"
+        return "catalogue" if self.graph == vocab.CATALOGUE_GRAPH else "source"
+
+
+def input_files(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> list[InputFile]:
+    """List the files a build reads, in a stable order; stray Turtle files are an error."""
+    files = [InputFile(ontology_file, vocab.ONTOLOGY_GRAPH)]
+    files += [InputFile(p, vocab.CATALOGUE_GRAPH) for p in sorted((data_dir / "catalogue").glob("*.ttl"))]
+    files += [InputFile(p, vocab.SOURCE + p.stem) for p in sorted((data_dir / "sources").glob("*.ttl"))]
+    known = {f.path for f in files}
+    stray = sorted(p for p in data_dir.rglob("*.ttl") if p not in known)
+    if stray:
+        raise BuildError(
+            "Turtle files outside data/catalogue/ and data/sources/ are not loaded: "
+            + ", ".join(str(p) for p in stray)
+        )
+    return files
+
+
+def fingerprint(files: list[InputFile]) -> str:
+    """Hash of everything a build depends on: file contents, shapes, and the store library version."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}|{ox.__version__}".encode())
+    for path in [SHAPES_FILE, *(f.path for f in files)]:
+        digest.update(f"|{path.name}|".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def parse(file: InputFile) -> list[ox.Quad]:
+    """Parse one file into quads of its named graph; a syntax error names file:line:column."""
+    graph = ox.NamedNode(file.graph)
+    try:
+        triples = ox.parse(path=str(file.path), format=ox.RdfFormat.TURTLE)
+        return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in triples]
+    except SyntaxError as error:
+        where = f"{file.path}:{error.lineno}:{error.offset}" if error.lineno else str(file.path)
+        raise BuildError(f"Syntax error in {where}: {error.msg}") from None
+
+
+def parse_all(files: list[InputFile]) -> dict[InputFile, list[ox.Quad]]:
+    """Parse every input file, reporting all syntax errors at once rather than the first."""
+    parsed: dict[InputFile, list[ox.Quad]] = {}
+    errors: list[str] = []
+    for file in files:
+        try:
+            parsed[file] = parse(file)
+        except BuildError as error:
+            errors.append(str(error))
+    if errors:
+        raise BuildError(f"{len(errors)} file(s) could not be parsed.", "\n".join(errors))
+    return parsed

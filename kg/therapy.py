@@ -1,0 +1,294 @@
+"""Therapies: finding one by any of its names, and everything the graph knows about it.
+
+What is shown, in what order and group, comes from the ontology through the queries in
+`kg/sparql/`; this module only assembles rows and applies the inheritance rule: a therapy takes a
+property's values from the nearest of itself and its modalities that states any.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg import vocab
+from kg.vocab import short_id
+from kg.errors import UnknownTherapy, UsageError
+from kg.graph import IRI, TherapyGraph, iri
+
+
+@dataclass(frozen=True)
+class TherapyRef:
+    """A modality or product: short id (`car-t`), IRI, label and level."""
+
+    id: str
+    iri: str
+    label: str
+    level: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source with its citation and a resolvable link (DOI, PubMed, ClinicalTrials.gov or URL)."""
+
+    id: str
+    title: str
+    citation: str
+    kind: str
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    nct: str | None = None
+
+    @property
+    def link(self) -> str | None:
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        if self.url:
+            return self.url
+        if self.nct:
+            return f"https://clinicaltrials.gov/study/{self.nct}"
+        return None
+
+
+@dataclass
+class Fact:
+    """One value with the sources stating it; `inherited_from` names the modality it comes from."""
+
+    value: Any
+    label: str
+    sources: list[str] = field(default_factory=list)
+    inherited_from: str | None = None
+
+
+@dataclass
+class PropertyRow:
+    """A comparable property and the therapy's values for it (empty when nothing is known)."""
+
+    property: str
+    label: str
+    group: str
+    group_label: str
+    facts: list[Fact]
+
+
+@dataclass
+class Evidence:
+    """An approval, trial, measurement or award, field by field, each field with its sources."""
+
+    id: str
+    kind: str
+    label: str
+    fields: dict[str, list[Fact]]
+    field_labels: dict[str, str]
+
+    def first(self, name: str) -> Any:
+        """The first value of a field, or None: for the common single-valued case."""
+        facts = self.fields.get(name)
+        return facts[0].value if facts else None
+
+
+@dataclass
+class Description:
+    """Everything known about one therapy: names, lineage, properties, evidence and sources cited."""
+
+    therapy: TherapyRef
+    lineage: list[TherapyRef]
+    names: list[str]
+    properties: list[PropertyRow]
+    evidence: list[Evidence]
+    sources: dict[str, Source]
+
+    def of_kind(self, kind: str) -> list[Evidence]:
+        return [item for item in self.evidence if item.kind == kind]
+
+
+_EVIDENCE_KINDS = {
+    "Approval": "approval",
+    "ClinicalTrial": "trial",
+    "TrialOutcome": "outcome",
+    "AdverseEventObservation": "adverse-event",
+    "Award": "award",
+}
+_LINKS = {"approvedProduct", "evaluates", "therapy", "awardedFor"}
+
+
+def normalise(name: str) -> str:
+    """Fold case and drop everything but letters and digits: `CAR T-cell` and `car-t cell` match."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+class Therapies:
+    """Name resolution and descriptions over one graph; the name index is built once."""
+
+    def __init__(self, graph: TherapyGraph) -> None:
+        self.graph = graph
+        self._index: dict[str, set[TherapyRef]] | None = None
+        self._names: dict[TherapyRef, list[str]] = {}
+
+    def _name_index(self) -> dict[str, set[TherapyRef]]:
+        if self._index is None:
+            index: dict[str, set[TherapyRef]] = defaultdict(set)
+            for row in self.graph.select_named("therapy-names"):
+                ref = TherapyRef(short_id(row["therapy"]), row["therapy"], row["label"], row["level"])
+                index[normalise(row["name"])].add(ref)
+                index[normalise(ref.id)].add(ref)
+                self._names.setdefault(ref, []).append(row["name"])
+            self._index = dict(index)
+        return self._index
+
+    def all(self, level: str | None = None) -> list[TherapyRef]:
+        """Every therapy, optionally only modalities or only products, sorted by label."""
+        refs = {ref for refs in self._name_index().values() for ref in refs}
+        return sorted((r for r in refs if level in (None, r.level)), key=lambda r: r.label.casefold())
+
+    def resolve(self, name: str) -> TherapyRef:
+        """Find a therapy by id, label, synonym, brand, generic or code name, ignoring case and punctuation."""
+        key = normalise(name)
+        if not key:
+            raise UsageError("A therapy name cannot be empty.")
+        index = self._name_index()
+        matches = index.get(key, set())
+        if len(matches) == 1:
+            return next(iter(matches))
+        if len(matches) > 1:
+            options = ", ".join(sorted(r.id for r in matches))
+            raise UsageError(f"'{name}' is ambiguous: it names {options}.")
+        close = difflib.get_close_matches(key, list(index), n=5, cutoff=0.6)
+        close += [k for k in index if key in k and k not in close]
+        suggestions: list[str] = []
+        for candidate in close:
+            for ref in sorted(index[candidate], key=lambda r: r.id):
+                if ref.id not in suggestions:
+                    suggestions.append(ref.id)
+        raise UnknownTherapy(name, suggestions[:5])
+
+    def names(self, ref: TherapyRef) -> list[str]:
+        self._name_index()
+        return sorted(set(self._names.get(ref, [])) - {ref.label}, key=str.casefold)
+
+    def lineage(self, ref: TherapyRef) -> list[TherapyRef]:
+        """The therapy and the modalities above it, nearest first."""
+        rows = self.graph.select_named("lineage", {"therapy": iri(ref.iri)})
+        return [TherapyRef(short_id(r["holder"]), r["holder"], r["label"], r["level"]) for r in rows]
+
+    def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
+        """Every comparable property in ontology order, with values from the nearest holder that states any."""
+        lineage = lineage if lineage is not None else self.lineage(ref)
+        depth = {holder.iri: position for position, holder in enumerate(lineage)}
+        by_property: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for row in self.graph.select_named("therapy-facts", {"therapy": iri(ref.iri)}):
+            by_property[row["property"]][row["holder"]].append(row)
+        rows = []
+        for prop in self.graph.select_named("comparable-properties"):
+            holders = by_property.get(prop["property"], {})
+            facts: list[Fact] = []
+            if holders:
+                nearest = min(holders, key=lambda h: depth.get(h, len(depth)))
+                facts = _merge(holders[nearest], inherited_from=None if nearest == ref.iri else short_id(nearest))
+            rows.append(
+                PropertyRow(
+                    property=vocab.compact(prop["property"]),
+                    label=prop["label"],
+                    group=prop["groupKey"],
+                    group_label=prop["groupLabel"],
+                    facts=facts,
+                )
+            )
+        return rows
+
+    def evidence(self, ref: TherapyRef) -> list[Evidence]:
+        """Approvals, trials, outcomes, adverse-event observations and awards for the therapy and its products."""
+        nodes: dict[str, dict[str, Any]] = {}
+        for row in self.graph.select_named("therapy-evidence", {"therapy": iri(ref.iri)}):
+            node = nodes.setdefault(row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {}})
+            name = row["property"].rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            node["rows"][name].append(row)
+            node["labels"][name] = row["propertyLabel"] or name
+        items = []
+        for node_iri, node in nodes.items():
+            fields = {name: _merge(rows) for name, rows in node["rows"].items()}
+            label = fields.pop("label", None)
+            items.append(
+                Evidence(
+                    id=short_id(node_iri),
+                    kind=_EVIDENCE_KINDS[node["class"].rsplit("#", 1)[-1]],
+                    label=str(label[0].value) if label else short_id(node_iri),
+                    fields=fields,
+                    field_labels=node["labels"],
+                )
+            )
+        order = list(_EVIDENCE_KINDS.values())
+        return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or ""), e.label))
+
+    def sources(self) -> dict[str, Source]:
+        """Every source in the graph by compact id (`src:liu-2020-nejm`)."""
+        return {
+            vocab.compact(r["source"]): Source(
+                id=vocab.compact(r["source"]),
+                title=r["title"],
+                citation=r["citation"],
+                kind=r["kind"],
+                doi=r["doi"],
+                pmid=r["pmid"],
+                url=r["url"],
+                nct=r["nct"],
+            )
+            for r in self.graph.select_named("sources")
+        }
+
+    def describe(self, name: str) -> Description:
+        """Everything known about one therapy, looked up by any of its names."""
+        ref = self.resolve(name)
+        lineage = self.lineage(ref)
+        properties = self.properties(ref, lineage)
+        evidence = self.evidence(ref)
+        cited = {s for row in properties for f in row.facts for s in f.sources}
+        cited |= {s for e in evidence for facts in e.fields.values() for f in facts for s in f.sources}
+        all_sources = self.sources()
+        return Description(
+            therapy=ref,
+            lineage=lineage[1:],
+            names=self.names(ref),
+            properties=properties,
+            evidence=evidence,
+            sources={key: all_sources[key] for key in sorted(cited) if key in all_sources},
+        )
+
+
+def _merge(rows: list[dict[str, Any]], inherited_from: str | None = None) -> list[Fact]:
+    """Group statement rows by value, collecting every source that states the value."""
+    facts: dict[Any, Fact] = {}
+    for row in rows:
+        value = row["value"]
+        if isinstance(value, IRI):
+            value = IRI(short_id(value))
+        key = (type(value).__name__, str(value))
+        fact = facts.get(key)
+        if fact is None:
+            label = row.get("valueLabel") or value
+            fact = facts[key] = Fact(value=value, label=_display(label), inherited_from=inherited_from)
+        source = vocab.compact(row["source"])
+        if source not in fact.sources:
+            fact.sources.append(source)
+    ordered = sorted(facts.values(), key=lambda f: (_order(rows, f), f.label.casefold()))
+    for fact in ordered:
+        fact.sources.sort()
+    return ordered
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _order(rows: list[dict[str, Any]], fact: Fact) -> int:
+    for row in rows:
+        if row.get("valueOrder") is not None and short_id(str(row["value"])) == str(fact.value):
+            return int(row["valueOrder"])
+    return 0
