@@ -1,0 +1,71 @@
+"""Integrity rules per curated record, one test per record so a failure names the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import kg
+from kg import vocab
+from kg.resources import DATA_DIR
+
+SOURCE_FILES = sorted((DATA_DIR / "sources").glob("*.ttl"))
+_products_store = ox.Store()
+for _path in sorted((DATA_DIR / "catalogue").glob("*.ttl")):
+    _products_store.load(path=str(_path), format=ox.RdfFormat.TURTLE)
+PRODUCTS = sorted(
+    s["p"].value.removeprefix(vocab.RESOURCE)
+    for s in _products_store.query(f"SELECT ?p WHERE {{ ?p a <{vocab.TKG}Product> }}")
+)
+MARKETED = {
+    s["p"].value.removeprefix(vocab.RESOURCE)
+    for s in _products_store.query(f"SELECT ?p WHERE {{ ?p <{vocab.TKG}brandName> ?b }}")
+}
+
+
+@pytest.mark.parametrize("path", SOURCE_FILES, ids=lambda p: p.stem)
+def test_source_file_describes_itself_first(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# "), "start with a comment saying what the source is and what was taken from it"
+    assert f"src:{path.stem} a tkg:" in text, f"describe src:{path.stem} as a tkg:Source subclass"
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_product_has_a_target_with_a_source(graph: kg.TherapyGraph, product: str) -> None:
+    row = next(r for r in graph.therapies.properties(graph.resolve(product)) if r.property == "tkg:targetAntigen")
+    assert row.facts, f"{product} has no tkg:targetAntigen"
+    assert all(f.sources for f in row.facts)
+
+
+@pytest.mark.parametrize("product", sorted(MARKETED))
+def test_marketed_product_has_a_sourced_approval(graph: kg.TherapyGraph, product: str) -> None:
+    approvals = graph.therapies.evidence(graph.resolve(product))
+    dated = [a for a in approvals if a.kind == "approval" and a.fields.get("approvalDate")]
+    assert dated, f"{product} has a brand name but no dated approval"
+    assert all(f.sources for a in dated for f in a.fields["approvalDate"])
+
+
+def test_every_evidence_node_is_stated_by_a_source(graph: kg.TherapyGraph) -> None:
+    orphans = graph.select(
+        """
+        SELECT ?node WHERE {
+          VALUES ?class { tkg:Approval tkg:ClinicalTrial tkg:TrialOutcome tkg:AdverseEventObservation tkg:Award }
+          ?node a ?class .
+          FILTER NOT EXISTS { GRAPH ?g { ?node a ?class } ?g a/rdfs:subClassOf* tkg:Source }
+        }"""
+    )
+    assert orphans == []
+
+
+def test_every_comparable_fact_is_in_a_source_graph(graph: kg.TherapyGraph) -> None:
+    unsourced = graph.select(
+        """
+        SELECT ?s ?p ?o WHERE {
+          ?p a tkg:ComparableProperty .
+          GRAPH ?g { ?s ?p ?o }
+          FILTER NOT EXISTS { GRAPH ?g { ?g a ?class } ?class rdfs:subClassOf* tkg:Source }
+        }"""
+    )
+    assert unsourced == []

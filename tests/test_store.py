@@ -1,0 +1,78 @@
+"""The on-disk store: built once, reused while current, rebuilt on change, never left broken."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg import store
+from kg.errors import BuildError
+from kg.resources import DATA_DIR
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    return copy
+
+
+def _count(location: Path) -> int:
+    return len(ox.Store.read_only(str(location)))
+
+
+def test_build_then_reuse_then_rebuild_on_change(tmp_path: Path, data: Path) -> None:
+    root = tmp_path / "store"
+    first = store.build(root, data_dir=data)
+    assert first.rebuilt and first.quads == _count(first.location)
+    assert store.build(root, data_dir=data).rebuilt is False
+    assert store.is_current(root, data_dir=data)
+
+    (data / "catalogue" / "modalities.ttl").open("a").write(
+        '\n<https://w3id.org/therapy-kg/resource/car-t> <http://www.w3.org/2004/02/skos/core#altLabel> "CAR T" .\n'
+    )
+    assert not store.is_current(root, data_dir=data)
+    second = store.build(root, data_dir=data)
+    assert second.rebuilt and second.quads == first.quads + 1
+    assert not first.location.exists(), "superseded builds are removed"
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        '@prefix x: <http://x/> .\nx:a x:b "unterminated .\n',
+        "@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .\n"
+        "<https://w3id.org/therapy-kg/resource/car-t> tkg:crsRisk tkg:RiskHigh .\n",
+    ],
+    ids=["syntax-error", "validation-failure"],
+)
+def test_failed_build_leaves_previous_store_untouched(tmp_path: Path, data: Path, breakage: str) -> None:
+    root = tmp_path / "store"
+    good = store.build(root, data_dir=data)
+    before = (root / "CURRENT").read_text()
+    (data / "catalogue" / "broken.ttl").write_text(breakage)
+
+    with pytest.raises(BuildError):
+        store.build(root, data_dir=data)
+
+    assert (root / "CURRENT").read_text() == before
+    assert _count(good.location) == good.quads
+    assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_old_builds_are_only_removed_by_name(tmp_path: Path, data: Path) -> None:
+    root = tmp_path / "store"
+    keep = root / "not-a-build"
+    keep.mkdir(parents=True)
+    store.build(root, data_dir=data)
+    assert keep.is_dir()
+
+
+def test_default_location_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(store.STORE_ENV, str(tmp_path / "custom"))
+    assert store.default_location() == tmp_path / "custom"
+    monkeypatch.delenv(store.STORE_ENV)
+    assert store.default_location().name == "store"

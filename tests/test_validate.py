@@ -1,0 +1,48 @@
+"""Validation: the curated data pass; each invalid fixture fails with the expected report."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg import store
+from kg.resources import DATA_DIR
+
+INVALID = sorted((Path(__file__).parent / "data" / "invalid").glob("*.ttl"))
+
+
+def _header(path: Path) -> dict[str, str]:
+    fields = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("# ") and ":" in line:
+            key, _, value = line[2:].partition(":")
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def test_curated_data_conform() -> None:
+    assert store.validate_inputs() == []
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
+def test_invalid_fixture_is_reported(fixture: Path, tmp_path: Path) -> None:
+    expected = _header(fixture)
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    target = data / expected["into"] / fixture.name
+    shutil.copy(fixture, target)
+
+    findings = store.validate_inputs(data_dir=data)
+
+    matching = [
+        f
+        for f in findings
+        if f.focus == expected["expect-focus"]
+        and f.path == expected["expect-path"]
+        and expected["expect-message"] in f.message
+    ]
+    assert matching, "\n".join(map(str, findings)) or "no findings"
+    assert all(f"{expected['into']}/{fixture.name}" in str(f) for f in matching)
+
