@@ -42,6 +42,14 @@ class Format(str, Enum):
     json = "json"
 
 
+class CompareFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+    html = "html"
+
+
 class ListType(str, Enum):
     modality = "modality"
     product = "product"
@@ -192,6 +200,51 @@ def show(
         typer.echo(render.dumps(render.description_json(description)))
     else:
         render.print_description(description, _console(), sources=sources)
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    therapies: Annotated[list[str], typer.Argument(help="Two or more therapies: modalities, products or a mix.")],
+    output: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.table,
+    only_differences: Annotated[bool, typer.Option("--only-differences", help="Hide rows where all agree.")] = False,
+    sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
+    group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Compare therapies side by side; every value with its sources, differing rows highlighted.
+
+    Groups: manufacturing, safety, mechanism, targets, regulatory, evidence.
+    Example: kg compare car-t car-nk --format markdown
+    """
+    from kg import report
+    from kg.compare import compare as run_compare
+
+    comparison = run_compare(_graph(ctx), therapies, group=group, only_differences=only_differences)
+    if output is CompareFormat.table and out is None:
+        report.print_table(comparison, _console(), sources=sources)
+        return
+    if output is CompareFormat.json:
+        text = render_json(comparison)
+    elif output is CompareFormat.table:
+        raise typer.BadParameter("--format table prints to the terminal; choose another format for --output.")
+    else:
+        text = {"markdown": report.to_markdown, "csv": report.to_csv, "html": report.to_html}[output.value](
+            comparison, sources=sources
+        )
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        from kg.atomic import write_text
+
+        write_text(out, text)
+        typer.echo(f"Wrote {out}", err=True)
+
+
+def render_json(comparison: Any) -> str:
+    from kg import render, report
+
+    return render.dumps(report.to_json(comparison)) + "\n"
 
 
 def main() -> None:

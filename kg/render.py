@@ -119,19 +119,19 @@ class Citations:
         self.numbers: dict[str, int] = {}
 
     def mark(self, source_ids: list[str]) -> str:
-        marks = []
-        for source_id in source_ids:
-            number = self.numbers.setdefault(source_id, len(self.numbers) + 1)
-            marks.append(f"[{number}]")
-        return "".join(marks)
+        numbers = [self.numbers.setdefault(s, len(self.numbers) + 1) for s in source_ids]
+        return "".join(f"[{n}]" for n in sorted(numbers))
 
-    def legend(self) -> list[str]:
-        lines = []
+    def entries(self) -> list[tuple[int, str]]:
+        """(number, citation and link) for every source marked so far."""
+        entries = []
         for source_id, number in self.numbers.items():
             source = self.sources.get(source_id)
-            text = f"{source.citation} {source.link or ''}".strip() if source else source_id
-            lines.append(f"[{number}] {text}")
-        return lines
+            entries.append((number, f"{source.citation} {source.link or ''}".strip() if source else source_id))
+        return entries
+
+    def legend(self) -> list[str]:
+        return [f"[{number}] {text}" for number, text in self.entries()]
 
 
 def print_description(description: Description, console: Console, *, sources: bool = True) -> None:

@@ -11,6 +11,7 @@ import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kg import vocab
@@ -74,6 +75,12 @@ class PropertyRow:
     group: str
     group_label: str
     facts: list[Fact]
+    single_valued: bool = False
+
+    @property
+    def conflict(self) -> bool:
+        """Sources disagree: a single-valued property has more than one value."""
+        return self.single_valued and len(self.facts) > 1
 
 
 @dataclass
@@ -130,6 +137,16 @@ class Therapies:
         self._index: dict[str, set[TherapyRef]] | None = None
         self._names: dict[TherapyRef, list[str]] = {}
 
+    @cached_property
+    def comparable_properties(self) -> list[dict[str, Any]]:
+        """The ontology's comparison rows (property, label, group), in display order."""
+        return self.graph.select_named("comparable-properties")
+
+    @cached_property
+    def value_order(self) -> dict[str, int]:
+        """Display order of controlled values (grades, outcome measures, risk levels), by short id."""
+        return {short_id(r["value"]): int(r["order"]) for r in self.graph.select_named("value-order")}
+
     def _name_index(self) -> dict[str, set[TherapyRef]]:
         if self._index is None:
             index: dict[str, set[TherapyRef]] = defaultdict(set)
@@ -171,10 +188,24 @@ class Therapies:
         self._name_index()
         return sorted(set(self._names.get(ref, [])) - {ref.label}, key=str.casefold)
 
+    @cached_property
+    def _parents(self) -> dict[str, list[TherapyRef]]:
+        parents: dict[str, list[TherapyRef]] = defaultdict(list)
+        for row in self.graph.select_named("hierarchy"):
+            parents[row["child"]].append(TherapyRef(short_id(row["parent"]), row["parent"], row["label"], row["level"]))
+        return parents
+
     def lineage(self, ref: TherapyRef) -> list[TherapyRef]:
-        """The therapy and the modalities above it, nearest first."""
-        rows = self.graph.select_named("lineage", {"therapy": iri(ref.iri)})
-        return [TherapyRef(short_id(r["holder"]), r["holder"], r["label"], r["level"]) for r in rows]
+        """The therapy and the modalities above it, nearest first (breadth-first over the hierarchy)."""
+        lineage, queue, seen = [], [ref], {ref.iri}
+        while queue:
+            current = queue.pop(0)
+            lineage.append(current)
+            for parent in self._parents.get(current.iri, []):
+                if parent.iri not in seen:
+                    seen.add(parent.iri)
+                    queue.append(parent)
+        return lineage
 
     def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
         """Every comparable property in ontology order, with values from the nearest holder that states any."""
@@ -184,7 +215,7 @@ class Therapies:
         for row in self.graph.select_named("therapy-facts", {"therapy": iri(ref.iri)}):
             by_property[row["property"]][row["holder"]].append(row)
         rows = []
-        for prop in self.graph.select_named("comparable-properties"):
+        for prop in self.comparable_properties:
             holders = by_property.get(prop["property"], {})
             facts: list[Fact] = []
             if holders:
@@ -197,6 +228,7 @@ class Therapies:
                     group=prop["groupKey"],
                     group_label=prop["groupLabel"],
                     facts=facts,
+                    single_valued=bool(prop["singleValued"]),
                 )
             )
         return rows

@@ -13,6 +13,26 @@ import kg
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="Rewrite tests/golden/ from current output.")
+
+
+@pytest.fixture()
+def golden(request: pytest.FixtureRequest):
+    """Compare a JSON document with tests/golden/NAME.json, or rewrite it with --update-golden."""
+    import json
+
+    def check(name: str, document: object) -> None:
+        path = DATA.parent / "golden" / f"{name}.json"
+        if request.config.getoption("--update-golden"):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        assert path.exists(), f"{path} missing: run pytest --update-golden"
+        assert document == json.loads(path.read_text(encoding="utf-8")), f"differs from {path}; review, then --update-golden"
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("store")

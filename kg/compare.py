@@ -1,0 +1,214 @@
+"""Side-by-side comparison of two or more therapies, every cell with its sources.
+
+Rows come from the graph: the comparable properties in the ontology's groups and order, then, for
+each group that declares `tkg:comparisonRowsFor` an evidence class, rows built from that evidence
+(first approval per agency, key trials, outcome rates, adverse-event rates). A modality's evidence
+rows gather the evidence of its products, each value naming the product it is about.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kg.errors import UsageError
+from kg.graph import TherapyGraph
+from kg.render import evidence_label, proportion
+from kg.therapy import Evidence, Fact, Source, TherapyRef
+from kg.vocab import short_id
+
+
+@dataclass
+class ComparisonRow:
+    """One row: a property (or evidence row key), its label and group, and one cell per therapy."""
+
+    property: str
+    label: str
+    group: str
+    group_label: str
+    cells: list[list[Fact]]
+    conflict: bool = False
+
+    @property
+    def differs(self) -> bool:
+        """Whether the therapies' values differ (having data versus none counts as a difference)."""
+        values = [frozenset(str(f.value) for f in cell) for cell in self.cells]
+        return len(set(values)) > 1
+
+
+@dataclass
+class Comparison:
+    """The therapies compared, in the order asked, the rows, and every source cited in them."""
+
+    therapies: list[TherapyRef]
+    rows: list[ComparisonRow]
+    sources: dict[str, Source]
+
+    @property
+    def groups(self) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for row in self.rows:
+            seen.setdefault(row.group, row.group_label)
+        return list(seen.items())
+
+
+def compare(
+    graph: TherapyGraph,
+    names: Sequence[str],
+    *,
+    group: str | None = None,
+    only_differences: bool = False,
+) -> Comparison:
+    """Compare therapies by name; rows with no data for any therapy are left out."""
+    if len(names) < 2:
+        raise UsageError("Give at least two therapies to compare, e.g. kg compare car-t car-nk.")
+    therapies = graph.therapies
+    refs = [therapies.resolve(name) for name in names]
+    seen: dict[str, str] = {}
+    for name, ref in zip(names, refs):
+        if ref.id in seen:
+            raise UsageError(f"'{seen[ref.id]}' and '{name}' both name {ref.label}; compare different therapies.")
+        seen[ref.id] = name
+
+    groups = graph.select_named("comparison-groups")
+    keys = [g["groupKey"] for g in groups]
+    if group is not None and group not in keys:
+        raise UsageError(f"Unknown group '{group}'. Groups: {', '.join(dict.fromkeys(keys))}.")
+
+    property_rows = [therapies.properties(ref) for ref in refs]
+    evidence = [therapies.evidence(ref) for ref in refs]
+    rows: list[ComparisonRow] = []
+    for position, first in enumerate(property_rows[0]):
+        cells = [per_therapy[position].facts for per_therapy in property_rows]
+        rows.append(
+            ComparisonRow(
+                property=first.property,
+                label=first.label,
+                group=first.group,
+                group_label=first.group_label,
+                cells=cells,
+                conflict=any(per_therapy[position].conflict for per_therapy in property_rows),
+            )
+        )
+    for g in groups:
+        if g["evidenceClass"]:
+            kind = _KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
+            rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, evidence, therapies.value_order)
+
+    order = list(dict.fromkeys(keys))
+    rows.sort(key=lambda r: order.index(r.group))  # stable: keeps property order, then evidence rows
+    rows = [r for r in rows if any(r.cells)]
+    if group is not None:
+        rows = [r for r in rows if r.group == group]
+    if only_differences:
+        rows = [r for r in rows if r.differs]
+    cited = sorted({s for r in rows for cell in r.cells for f in cell for s in f.sources})
+    all_sources = therapies.sources()
+    return Comparison(refs, rows, {s: all_sources[s] for s in cited if s in all_sources})
+
+
+_KINDS = {
+    "Approval": "approval",
+    "ClinicalTrial": "trial",
+    "TrialOutcome": "outcome",
+    "AdverseEventObservation": "adverse-event",
+}
+
+
+def _evidence_rows(
+    kind: str,
+    group: str,
+    group_label: str,
+    refs: list[TherapyRef],
+    evidence: list[list[Evidence]],
+    value_order: dict[str, int],
+) -> list[ComparisonRow]:
+    """Rows for one kind of evidence: one per agency, one for trials, one per outcome measure or event and grade."""
+    cells: dict[str, list[list[Fact]]] = defaultdict(lambda: [[] for _ in refs])
+    labels: dict[str, str] = {}
+    sort_keys: dict[str, tuple[Any, ...]] = {}
+    for position, (ref, items) in enumerate(zip(refs, evidence)):
+        for item in (i for i in items if i.kind == kind):
+            row_id, label, sort_key, fact = _evidence_cell(item, ref, value_order)
+            cells[row_id][position].append(fact)
+            labels[row_id], sort_keys[row_id] = label, sort_key
+    if kind == "approval":
+        for row_id, per_therapy in cells.items():
+            cells[row_id] = [_first_per_product(cell) for cell in per_therapy]
+    return [
+        ComparisonRow(
+            property=f"{kind}:{row_id}",
+            label=labels[row_id],
+            group=group,
+            group_label=group_label,
+            cells=[sorted(cell, key=lambda f: f.label) for cell in cells[row_id]],
+        )
+        for row_id in sorted(cells, key=lambda r: sort_keys[r])
+    ]
+
+
+def _evidence_cell(
+    item: Evidence, ref: TherapyRef, value_order: dict[str, int]
+) -> tuple[str, str, tuple[Any, ...], Fact]:
+    """Row id, row label, row sort key and cell value for one evidence item seen from one therapy."""
+    sources = sorted({s for facts in item.fields.values() for f in facts for s in f.sources})
+    about = _about(item, ref)
+    prefix = f"{about}: " if about else ""
+    if item.kind == "approval":
+        agency = _label(item, "agency")
+        date = item.first("approvalDate")
+        pathway = _label(item, "approvalPathway")
+        text = f"{prefix}{date or 'date not recorded'}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
+        value = {"date": date, "product": about or ref.id, "approval": item.id}
+        return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
+    if item.kind == "trial":
+        details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]
+        text = f"{prefix}{_trial(item.label, item.first('nctId'))}" + (f", {', '.join(details)}" if details else "")
+        return "trials", "clinical trials", (), Fact(item.first("nctId") or item.id, text, sources)
+    trial = _trial(_label(item, "trial"), item.first("trial"))
+    grading = item.first("gradingSystem")
+    text = f"{prefix}{proportion(item)} · {trial}" + (f" · {grading}" if grading else "")
+    value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
+    if item.kind == "outcome":
+        measure = str(item.first("outcomeMeasure"))
+        return measure, evidence_label(item), (value_order.get(measure, 0),), Fact(value, text, sources)
+    event, grade = str(item.first("adverseEvent")), str(item.first("gradeThreshold"))
+    sort_key = (_label(item, "adverseEvent"), value_order.get(grade, 0))
+    return f"{event}:{grade}", f"observed {evidence_label(item)}", sort_key, Fact(value, text, sources)
+
+
+def _first_per_product(cell: list[Fact]) -> list[Fact]:
+    """Keep each product's earliest approval by the row's agency."""
+    earliest: dict[str, Fact] = {}
+    for fact in cell:
+        product, date = fact.value["product"], fact.value["date"]
+        if product not in earliest or (date and str(date) < str(earliest[product].value["date"] or "9999")):
+            earliest[product] = fact
+    return list(earliest.values())
+
+
+def _about(item: Evidence, ref: TherapyRef) -> str:
+    """The product an item is about, when it is not the compared therapy itself."""
+    for name in ("approvedProduct", "therapy", "evaluates"):
+        facts = item.fields.get(name)
+        if facts:
+            labels = [f.label for f in facts if short_id(str(f.value)) != ref.id]
+            return ", ".join(labels)
+    return ""
+
+
+def _label(item: Evidence, name: str) -> str:
+    return ", ".join(f.label for f in item.fields.get(name, []))
+
+
+def _trial(label: str, nct: Any) -> str:
+    """`ELIANA (NCT02435849)`; trial ids are their NCT numbers."""
+    nct = str(nct) if nct else ""
+    return f"{label} ({nct})" if nct.startswith("NCT") and nct != label else label
+
+
+def _n(item: Evidence) -> str:
+    patients = item.first("patientsTreated")
+    return f"n={patients}" if patients is not None else ""

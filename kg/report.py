@@ -1,0 +1,208 @@
+"""A comparison in every output format: rich table, Markdown, CSV, JSON and standalone HTML.
+
+All formats share one reading of a cell: each value, whether it is inherited, and the sources
+that state it (numbered `[n]` in the table, Markdown and HTML legends; ids in CSV and JSON).
+The HTML page is self-contained: inline styles, no scripts, no external `src`/`href`, and every
+text from the data is escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+from kg.compare import Comparison, ComparisonRow
+from kg.render import Citations, to_jsonable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kg.therapy import Fact
+
+NO_DATA = "no data"
+FORMATS = ("table", "markdown", "csv", "json", "html")
+
+
+def to_json(comparison: Comparison) -> dict[str, Any]:
+    """The stable JSON shape documented in the README."""
+    sources = comparison.sources
+    return to_jsonable(
+        {
+            "therapies": [{"id": t.id, "label": t.label, "level": t.level} for t in comparison.therapies],
+            "rows": [
+                {
+                    "property": row.property,
+                    "label": row.label,
+                    "group": row.group,
+                    "differs": row.differs,
+                    "conflict": row.conflict,
+                    "cells": [
+                        [
+                            {
+                                "value": fact.value,
+                                "label": fact.label,
+                                "inherited_from": fact.inherited_from,
+                                "sources": [
+                                    {"id": s, "citation": sources[s].citation if s in sources else s}
+                                    for s in fact.sources
+                                ],
+                            }
+                            for fact in cell
+                        ]
+                        for cell in row.cells
+                    ],
+                }
+                for row in comparison.rows
+            ],
+            "sources": [{"id": s.id, "citation": s.citation, "link": s.link} for s in sources.values()],
+        }
+    )
+
+
+def _fact_text(fact: Fact, citations: Citations | None) -> str:
+    text = fact.label
+    if fact.inherited_from:
+        text += f" (inherited from {fact.inherited_from})"
+    if citations is not None:
+        text += " " + citations.mark(fact.sources)
+    return text
+
+
+def _cell_texts(row: ComparisonRow, citations: Citations | None) -> list[list[str]]:
+    return [[_fact_text(f, citations) for f in cell] for cell in row.cells]
+
+
+def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
+    """One line per row; a cell's values are separated by ' | ' and carry their source ids."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "property", "label", "differs", *(t.label for t in comparison.therapies)])
+    for row in comparison.rows:
+        cells = []
+        for cell in row.cells:
+            texts = []
+            for fact in cell:
+                text = fact.label + (f" (inherited from {fact.inherited_from})" if fact.inherited_from else "")
+                if sources:
+                    text += f" [{'; '.join(fact.sources)}]"
+                texts.append(text)
+            cells.append(" | ".join(texts) or NO_DATA)
+        writer.writerow([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
+    return out.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
+    """A GitHub-flavoured Markdown table per group, differing rows in bold, sources as a numbered list."""
+    citations = Citations(comparison.sources) if sources else None
+    header = "| Property | " + " | ".join(_md(t.label) for t in comparison.therapies) + " |"
+    rule = "|---" * (len(comparison.therapies) + 1) + "|"
+    lines = [f"# {' vs '.join(_md(t.label) for t in comparison.therapies)}", ""]
+    for key, label in comparison.groups:
+        lines += [f"## {_md(label)}", "", header, rule]
+        for row in (r for r in comparison.rows if r.group == key):
+            name = f"**{_md(row.label)}**" if row.differs else _md(row.label)
+            cells = ["<br>".join(_md(t) for t in texts) or f"*{NO_DATA}*" for texts in _cell_texts(row, citations)]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("Rows in **bold** differ between the therapies.")
+    if citations is not None and citations.numbers:
+        lines += ["", "## Sources", ""]
+        lines += [f"{_md(line)}  " for line in citations.legend()]
+    return "\n".join(lines) + "\n"
+
+
+def print_table(comparison: Comparison, console: Console, *, sources: bool = True) -> None:
+    """A rich table: groups as section headings, differing rows highlighted, then the source legend."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    citations = Citations(comparison.sources) if sources else None
+    table = Table(show_lines=True, title=" vs ".join(t.label for t in comparison.therapies))
+    table.add_column("Property", style="bold", ratio=1)
+    for therapy in comparison.therapies:
+        table.add_column(escape(therapy.label), ratio=2)
+    for key, label in comparison.groups:
+        table.add_row(f"[reverse] {escape(label)} [/reverse]", *([""] * len(comparison.therapies)))
+        for row in (r for r in comparison.rows if r.group == key):
+            cells = ["\n".join(escape(t) for t in texts) or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, citations)]
+            name = escape(row.label) + (" [yellow]≠[/yellow]" if row.differs else "")
+            if row.conflict:
+                name += " [red](sources disagree)[/red]"
+            table.add_row(name, *cells, style="yellow" if row.differs else None)
+    console.print(table)
+    console.print("≠ marks rows where the therapies differ; values marked 'inherited' come from a modality.")
+    if citations is not None and citations.numbers:
+        console.print("[bold]Sources[/bold]")
+        for line in citations.legend():
+            console.print(escape(line))
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #c9d1d9; padding: .4rem .6rem; vertical-align: top; text-align: left; }
+th { background: #f0f3f6; }
+tr.group th { background: #24292f; color: #fff; }
+tr.differs td, tr.differs th { background: #fff8c5; }
+.none { color: #6e7781; font-style: italic; }
+.inherited { color: #57606a; font-size: .9em; }
+.conflict { color: #cf222e; font-size: .9em; }
+ul { margin: 0; padding-left: 1.1rem; }
+.legend { margin-top: 1.5rem; font-size: .9em; }
+"""
+
+
+def to_html(comparison: Comparison, *, sources: bool = True) -> str:
+    """A standalone page: the table and a legend, no scripts and no links to anything outside it."""
+    esc = html.escape
+    citations = Citations(comparison.sources) if sources else None
+    title = " vs ".join(t.label for t in comparison.therapies)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        "<table><thead><tr><th>Property</th>",
+        *(f"<th>{esc(t.label)} <small>({esc(t.level)})</small></th>" for t in comparison.therapies),
+        "</tr></thead><tbody>",
+    ]
+    for key, label in comparison.groups:
+        parts.append(f'<tr class="group"><th colspan="{len(comparison.therapies) + 1}">{esc(label)}</th></tr>')
+        for row in (r for r in comparison.rows if r.group == key):
+            name = esc(row.label)
+            if row.conflict:
+                name += ' <span class="conflict">(sources disagree)</span>'
+            cells = []
+            for cell in row.cells:
+                if not cell:
+                    cells.append(f'<td><span class="none">{NO_DATA}</span></td>')
+                    continue
+                items = []
+                for fact in cell:
+                    item = esc(fact.label)
+                    if fact.inherited_from:
+                        item += f' <span class="inherited">(inherited from {esc(fact.inherited_from)})</span>'
+                    if citations is not None:
+                        item += f" <sup>{esc(citations.mark(fact.sources))}</sup>"
+                    items.append(f"<li>{item}</li>")
+                cells.append(f"<td><ul>{''.join(items)}</ul></td>")
+            css = ' class="differs"' if row.differs else ""
+            parts.append(f"<tr{css}><th>{name}</th>{''.join(cells)}</tr>")
+    parts.append("</tbody></table>")
+    parts.append('<div class="legend"><p>Highlighted rows differ between the therapies. Values marked '
+                 "<em>inherited</em> are stated for a modality the product belongs to. "
+                 "<em>No data</em> means no source in the graph states a value.</p>")
+    if citations is not None and citations.numbers:
+        parts.append("<h2>Sources</h2><ol>")
+        for number, text in citations.entries():
+            parts.append(f'<li value="{number}">{esc(text)}</li>')
+        parts.append("</ol>")
+    parts.append("</div></body></html>")
+    return "\n".join(parts) + "\n"

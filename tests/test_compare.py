@@ -1,0 +1,202 @@
+"""`kg compare`: golden comparisons, the seed's contrasts, inheritance, conflicts, every format, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from typer.testing import CliRunner
+
+import kg
+from kg.cli import app
+from kg.compare import compare
+
+
+def _json(runner: CliRunner, *args: str) -> dict:
+    result = runner.invoke(app, ["compare", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _row(document: dict, prop: str) -> dict:
+    return next(r for r in document["rows"] if r["property"] == prop)
+
+
+def _values(cell: list[dict]) -> set:
+    return {v["value"] for v in cell}
+
+
+def _sources(cell: list[dict]) -> set[str]:
+    return {s["id"] for v in cell for s in v["sources"]}
+
+
+@pytest.mark.parametrize("pair", [("car-t", "car-nk"), ("kymriah", "mda-cd19-car-nk")])
+def test_golden_comparison(runner: CliRunner, golden, pair: tuple[str, str]) -> None:
+    golden("compare-" + "-vs-".join(pair), _json(runner, *pair))
+
+
+def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner) -> None:
+    doc = _json(runner, "car-t", "car-nk")
+    assert [t["id"] for t in doc["therapies"]] == ["car-t", "car-nk"]
+    expected = {
+        "tkg:cellSource": ({"tkg:Autologous"}, {"tkg:Allogeneic"}),
+        "tkg:hlaMatchingRequired": ({True}, {False}),
+        "tkg:offTheShelf": ({False}, {True}),
+        "tkg:crsRisk": ({"tkg:RiskHigh"}, {"tkg:RiskMinimal"}),
+    }
+    for prop, (car_t, car_nk) in expected.items():
+        row = _row(doc, prop)
+        assert row["differs"] is True
+        assert _values(row["cells"][0]) == car_t and _values(row["cells"][1]) == car_nk
+        assert _sources(row["cells"][0]) and _sources(row["cells"][1])
+    assert "src:cancerfax-2020-car-nk" in _sources(_row(doc, "tkg:cellSource")["cells"][1])
+    assert "src:lu-2021-front-oncol" in _sources(_row(doc, "tkg:crsRisk")["cells"][1])
+    gvhd = _row(doc, "tkg:gvhdRisk")
+    assert _values(gvhd["cells"][0]) == {"tkg:RiskHigh"}
+    observed = _row(doc, "adverse-event:crs:tkg:AnyGrade")
+    assert observed["group"] == "safety"
+    assert observed["cells"][1][0]["value"] == {"numerator": 0, "denominator": 11, "percentage": None}
+    assert _sources(observed["cells"][1]) == {"src:liu-2020-nejm"}
+
+
+def test_product_vs_product_marks_inherited_values(runner: CliRunner) -> None:
+    doc = _json(runner, "kymriah", "mda-cd19-car-nk")
+    crs = _row(doc, "tkg:crsRisk")
+    assert [v["inherited_from"] for v in crs["cells"][0]] == ["car-t"]
+    assert [v["inherited_from"] for v in crs["cells"][1]] == ["car-nk"]
+    own = _row(doc, "tkg:cellSource")
+    assert [v["inherited_from"] for v in own["cells"][0]] == [None]
+    assert _values(own["cells"][0]) == {"tkg:Autologous"} and _values(own["cells"][1]) == {"tkg:Allogeneic"}
+    hla = _row(doc, "tkg:hlaMatchingRequired")
+    assert _values(hla["cells"][0]) == {True} and _values(hla["cells"][1]) == {False}
+    approvals = _row(doc, "approval:fda")
+    assert approvals["cells"][0][0]["value"]["date"] == "2017-08-30"
+    assert approvals["cells"][1] == []
+
+
+def test_conflicting_sources_are_all_shown_and_flagged(graph: kg.TherapyGraph) -> None:
+    comparison = compare(graph, ["car-t", "car-nk"])
+    gvhd = next(r for r in comparison.rows if r.property == "tkg:gvhdRisk")
+    assert gvhd.conflict
+    assert {(f.value, tuple(f.sources)) for f in gvhd.cells[1]} == {
+        ("tkg:RiskMinimal", ("src:cancerfax-2020-car-nk",)),
+        ("tkg:RiskLow", ("src:lu-2021-front-oncol",)),
+    }
+
+
+def test_rows_follow_the_ontology_groups_in_order(graph: kg.TherapyGraph) -> None:
+    groups = list(dict.fromkeys(r.group for r in compare(graph, ["car-t", "car-nk"]).rows))
+    order = ["manufacturing", "safety", "mechanism", "targets", "regulatory", "evidence"]
+    assert groups == [g for g in order if g in groups]
+
+
+def test_only_differences_and_group_filters(graph: kg.TherapyGraph) -> None:
+    everything = compare(graph, ["kymriah", "mda-cd19-car-nk"])
+    assert any(not r.differs for r in everything.rows)
+    different = compare(graph, ["kymriah", "mda-cd19-car-nk"], only_differences=True)
+    assert different.rows and all(r.differs for r in different.rows)
+    assert len(different.rows) < len(everything.rows)
+    safety = compare(graph, ["car-t", "car-nk"], group="safety")
+    assert {r.group for r in safety.rows} == {"safety"}
+
+
+def test_three_way_mixed_levels(runner: CliRunner) -> None:
+    doc = _json(runner, "car-t", "car-nk", "checkpoint-inhibitor")
+    assert [t["level"] for t in doc["therapies"]] == ["modality"] * 3
+    assert all(len(r["cells"]) == 3 for r in doc["rows"])
+    mixed = _json(runner, "kymriah", "car-nk")
+    assert [t["level"] for t in mixed["therapies"]] == ["product", "modality"]
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k in {"src", "href"} and v]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _invoke(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, ["compare", "car-t", "car-nk", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_csv_parses_with_one_column_per_therapy(runner: CliRunner) -> None:
+    rows = list(csv.reader(io.StringIO(_invoke(runner, "--format", "csv"))))
+    assert rows[0] == ["group", "property", "label", "differs", "CAR-T cell therapy", "CAR-NK cell therapy"]
+    by_property = {r[1]: r for r in rows[1:]}
+    assert by_property["tkg:cellSource"][4].startswith("autologous [")
+    assert "src:cancerfax-2020-car-nk" in by_property["tkg:cellSource"][5]
+    assert all(len(r) == 6 for r in rows)
+
+
+def test_markdown_is_a_table_per_group_with_sources(runner: CliRunner) -> None:
+    text = _invoke(runner, "--format", "markdown")
+    table_lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert table_lines and all(line.count("|") - line.count("\\|") == 4 for line in table_lines)
+    assert "| **cell source** | autologous" in text
+    assert "## Sources" in text and "Liu E, Marin D, Banerjee P" in text
+
+
+def test_html_is_standalone_parsable_and_links_nowhere(runner: CliRunner) -> None:
+    page = _invoke(runner, "--format", "html")
+    parser = _Collector()
+    parser.feed(page)
+    assert parser.links == []
+    assert "script" not in parser.tags and "link" not in parser.tags
+    assert "table" in parser.tags and "allogeneic" in "".join(parser.text)
+    assert not re.search(r"(src|href)\s*=", page)
+
+
+def test_html_escapes_data_text(graph: kg.TherapyGraph) -> None:
+    from kg import report
+
+    comparison = compare(graph, ["car-t", "car-nk"])
+    comparison.rows[0].cells[0][0].label = "<img src=x onerror=alert(1)>"
+    page = report.to_html(comparison)
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_no_sources_drops_citations(runner: CliRunner) -> None:
+    assert "Lu H, Zhao X" in _invoke(runner)
+    assert "Lu H, Zhao X" not in _invoke(runner, "--no-sources")
+
+
+def test_table_output_when_piped_has_no_colour_codes(runner: CliRunner) -> None:
+    text = _invoke(runner)
+    assert "\x1b[" not in text
+    assert "CAR-NK cell therapy" in text and "≠" in text
+
+
+def test_output_file_is_written(runner: CliRunner, tmp_path) -> None:
+    target = tmp_path / "view.html"
+    result = runner.invoke(app, ["compare", "car-t", "car-nk", "-f", "html", "-o", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["car-t"], "at least two"),
+        (["car-t", "CAR T-cell therapy"], "both name"),
+        (["car-t", "kymria"], "Did you mean: tisagenlecleucel"),
+        (["car-t", "car-nk", "--group", "nope"], "Unknown group"),
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["compare", *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
