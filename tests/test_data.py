@@ -69,3 +69,19 @@ def test_every_comparable_fact_is_in_a_source_graph(graph: kg.TherapyGraph) -> N
         }"""
     )
     assert unsourced == []
+
+
+def test_data_files_are_in_canonical_form() -> None:
+    from kg.canonical import out_of_form
+
+    stale = out_of_form(DATA_DIR)
+    assert stale == [], "run: python scripts/format_data.py"
+
+
+@pytest.mark.parametrize("path", sorted(DATA_DIR.rglob("*.ttl")), ids=lambda p: p.name)
+def test_canonical_form_keeps_every_triple(path: Path) -> None:
+    from kg.canonical import canonical_text
+
+    first = vocab.SOURCE + path.stem if path.parent.name == "sources" else None
+    rewritten = canonical_text(path, first_subject=first)
+    assert set(ox.parse(rewritten, format=ox.RdfFormat.TURTLE)) == set(ox.parse(path=str(path)))
