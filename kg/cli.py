@@ -247,6 +247,179 @@ def render_json(comparison: Any) -> str:
     return render.dumps(report.to_json(comparison)) + "\n"
 
 
+class QueryFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    xml = "xml"
+    turtle = "turtle"
+    ntriples = "ntriples"
+    jsonld = "jsonld"
+
+
+EndpointOption = Annotated[
+    Optional[str],
+    typer.Option("--endpoint", help="Run against this SPARQL 1.1 endpoint instead of the local store.", show_default=False),
+]
+
+
+def _source(ctx: typer.Context, endpoint: Optional[str]) -> Any:
+    """The local graph, or a graph over a remote SPARQL endpoint."""
+    if endpoint:
+        from kg.remote import remote_graph
+
+        return remote_graph(endpoint)
+    return _graph(ctx)
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sparql: Annotated[Optional[str], typer.Argument(help="The query text (or use --file / --named).", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Read the query from a .rq file.", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option("--named", help="Run a named query (see kg queries).", show_default=False)] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, bound as a value.", show_default=False)] = None,
+    output: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, or a W3C results / RDF format.")] = QueryFormat.table,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Run a read-only SPARQL query: inline, from a file or by name, with parameters bound as values.
+
+    The project prefixes are predeclared (kg prefixes) and the default graph is the union of the
+    named graphs; GRAPH ?source { ... } names the source of each fact.
+    Example: kg query --named fact-sources --param therapy=car-nk --format csv
+    """
+    from kg import query as queries
+    from kg import results
+
+    chosen = [x for x in (sparql, file, name) if x is not None]
+    if len(chosen) != 1:
+        raise typer.BadParameter("Give exactly one of: a query, --file FILE, --named NAME.")
+    named = queries.named(name) if name else None
+    if named:
+        text = named.text
+    elif file:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise typer.BadParameter(f"Cannot read {file}: {error.strerror}") from None
+    else:
+        text = sparql or ""
+    graph = _source(ctx, endpoint)
+    values = queries.bindings(graph, named, queries.parse_params(param or []))
+    result = results.read(queries.run(graph, text, values))
+    if output is QueryFormat.table:
+        _print_result_table(result)
+    else:
+        sys.stdout.buffer.write(results.serialize(result, output.value))
+        sys.stdout.flush()
+
+
+def _print_result_table(result: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from kg import results, vocab
+
+    if result.kind == "graph":
+        sys.stdout.buffer.write(results.serialize(result, "turtle"))
+        return
+    header, rows = results.table_rows(result, vocab.compact)
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    console = _console()
+    console.print(table)
+    console.print(f"{len(rows)} row(s)")
+
+
+@app.command("queries")
+def list_queries(output: FormatOption = Format.table) -> None:
+    """List the named queries with a one-line summary and their parameters.
+
+    Example: kg queries --format json
+    """
+    from kg import render
+    from kg.query import named_queries
+
+    items = [
+        {
+            "name": q.name,
+            "summary": q.summary,
+            "parameters": [
+                {"name": p.name, "kind": p.kind, "required": p.required, "description": p.description}
+                for p in q.parameters
+            ],
+        }
+        for q in named_queries().values()
+    ]
+    if output is Format.json:
+        typer.echo(render.dumps(items))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("Name", "Summary", "Parameters")
+    for item in items:
+        params = ", ".join(f"{p['name']} ({p['kind']}{'' if p['required'] else ', optional'})" for p in item["parameters"])
+        table.add_row(item["name"], escape(item["summary"]), params)
+    _console().print(table)
+
+
+@app.command()
+def prefixes(output: FormatOption = Format.table) -> None:
+    """The prefixes predeclared in every query (kg query, kg serve).
+
+    Example: kg prefixes
+    """
+    from kg import render, vocab
+
+    if output is Format.json:
+        typer.echo(render.dumps(vocab.PREFIXES))
+        return
+    for prefix, namespace in vocab.PREFIXES.items():
+        typer.echo(f"PREFIX {prefix}: <{namespace}>")
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    endpoint: Annotated[str, typer.Option("--endpoint", help="Server base URL or its Graph Store Protocol URL.")],
+) -> None:
+    """Upload the built graph, one named graph per source, to a SPARQL 1.1 Graph Store (PUT replaces,
+    so pushing again is safe).
+
+    Example: kg push --endpoint http://127.0.0.1:7878
+    """
+    from kg.remote import push as upload
+
+    graph = _graph(ctx)
+    result = upload(graph.location, endpoint)
+    typer.echo(f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 7070,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run.")] = 10.0,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Most result rows returned.")] = 10000,
+    cors: Annotated[Optional[str], typer.Option("--cors", help="Allowed origin for browser clients, e.g. '*'.", show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Query worker processes.")] = 2,
+) -> None:
+    """Serve the graph as a read-only SPARQL 1.1 Protocol endpoint at /sparql, with a front page at /.
+
+    Updates and SERVICE are refused; queries have a timeout and a row cap.
+    Example: kg serve --port 7070
+    """
+    from kg.server import ServerConfig, run_server
+
+    graph = _graph(ctx)
+    config = ServerConfig(host=host, port=port, timeout=timeout, max_rows=max_rows, cors=cors, workers=workers)
+    run_server(graph.location, config, announce=lambda url: typer.echo(f"SPARQL endpoint: {url}sparql  (Ctrl-C stops)", err=True))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

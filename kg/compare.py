@@ -158,10 +158,11 @@ def _evidence_cell(
     prefix = f"{about}: " if about else ""
     if item.kind == "approval":
         agency = _label(item, "agency")
-        date = item.first("approvalDate")
+        dates = sorted(str(f.value) for f in item.fields.get("approvalDate", []))
+        when = " or ".join(dates) + (" (sources disagree)" if len(dates) > 1 else "") if dates else "date not recorded"
         pathway = _label(item, "approvalPathway")
-        text = f"{prefix}{date or 'date not recorded'}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
-        value = {"date": date, "product": about or ref.id, "approval": item.id}
+        text = f"{prefix}{when}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
+        value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id}
         return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]

@@ -143,6 +143,8 @@ class TherapyGraph:
             )
         except SyntaxError as error:
             raise QueryError(f"Invalid SPARQL: {error}") from None
+        except RuntimeError as error:  # e.g. a bound variable missing from the SELECT clause
+            raise QueryError(f"Query failed: {error}") from None
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
         """Run a SELECT query and return rows of plain Python values (unbound variables are None)."""

@@ -96,8 +96,9 @@ def build(
         tmp.rename(final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    previous = current_build(root)
     _point_current(root, fingerprint)
-    _remove_other_builds(root, keep=fingerprint)
+    _remove_other_builds(root, keep={fingerprint, previous.name if previous else fingerprint})
     return BuildResult(final, fingerprint, len(quads), len(files), rebuilt=True)
 
 
@@ -126,8 +127,9 @@ def _point_current(root: Path, name: str) -> None:
     os.replace(tmp, root / _CURRENT)
 
 
-def _remove_other_builds(root: Path, keep: str) -> None:
-    """Delete superseded builds; only directories named like a fingerprint are ever touched."""
+def _remove_other_builds(root: Path, keep: set[str]) -> None:
+    """Delete superseded builds, keeping the one just replaced for processes still reading it
+    (a running `kg serve`); only directories named like a fingerprint are ever touched."""
     for path in root.iterdir():
-        if path.is_dir() and path.name != keep and _FINGERPRINT.fullmatch(path.name):
+        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name):
             shutil.rmtree(path, ignore_errors=True)

@@ -37,7 +37,10 @@ def test_build_then_reuse_then_rebuild_on_change(tmp_path: Path, data: Path) -> 
     assert not store.is_current(root, data_dir=data)
     second = store.build(root, data_dir=data)
     assert second.rebuilt and second.quads == first.quads + 1
-    assert not first.location.exists(), "superseded builds are removed"
+    assert first.location.exists(), "the replaced build stays for readers that still have it open"
+    (data / "catalogue" / "modalities.ttl").open("a").write("\n# another edit\n")
+    third = store.build(root, data_dir=data)
+    assert not first.location.exists() and second.location.exists() and third.location.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,515 @@
+"""Interactive comparison graphs: a comparison drawn as a network in one HTML file that opens offline.
+
+The graph is built from `kg.compare.compare` (values, evidence, inheritance) and
+`Therapies.lineage` (the modality hierarchy), so it shows exactly what `kg compare` shows: a value
+two or more therapies share is one node linked to each of them; a value only one has hangs off
+that therapy; inherited values hang off dashed edges.
+
+The page inlines the vis-network build that ships inside the pyvis package, in a small template of
+our own: pyvis' templates still link a CDN and `../node_modules` even in `in_line` mode, and put
+some text into the page unescaped. The data travel as one JSON document in a
+`<script type="application/json">` block (with `<`, `>` and `&` escaped, so no label can close the
+block); the page's script reads it with `JSON.parse` and puts text into the page only through
+`textContent`, and vis-network renders string tooltips as text.
+
+Positions come from a structured layout computed here in linear time: each therapy compared is a
+hub with the nodes only it reaches around it; nodes several therapies reach sit between them.
+networkx' force layouts need numpy and grow quadratically, too slow at thousands of nodes. Small
+views start from these positions and let vis-network's physics settle; large ones keep them with
+physics off, so a graph of thousands of nodes is drawn in about a second.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import textwrap
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from kg.atomic import write_text
+from kg.compare import Comparison, ComparisonRow, compare
+from kg.errors import UsageError
+from kg.graph import TherapyGraph
+from kg.therapy import Fact, Source, TherapyRef
+
+TARGET_PROPERTY = "tkg:targetAntigen"
+PHYSICS_LIMIT = 300
+"""Views with more nodes than this keep the precomputed layout with physics off."""
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one kind of node is drawn, and what the legend calls it."""
+
+    legend: str
+    shape: str
+    background: str
+    border: str
+    font: str = "#1b1f24"
+
+
+STYLES: dict[str, Style] = {
+    "modality": Style("modality", "box", "#1f4e79", "#0d2a45", "#ffffff"),
+    "product": Style("product", "box", "#5b9bd5", "#2e6da4", "#ffffff"),
+    "value": Style("property value", "ellipse", "#fde9c9", "#d68910"),
+    "target": Style("target", "diamond", "#c2185b", "#880e4f"),
+    "approval": Style("approval", "hexagon", "#2e8b57", "#1b5e3a"),
+    "trial": Style("clinical trial", "square", "#7e57c2", "#4a2c8a"),
+    "observation": Style("observed rate (trial)", "dot", "#e57373", "#b23c3c"),
+    "source": Style("source", "triangle", "#9e9e9e", "#616161"),
+}
+EDGE_STYLES: dict[str, tuple[str, str, bool]] = {
+    "stated": ("value stated for the therapy", "#5f6b7a", False),
+    "inherited": ("value inherited from a modality", "#5f6b7a", True),
+    "conflict": ("sources disagree", "#c62828", False),
+    "is-a": ("is a (modality hierarchy)", "#1f4e79", False),
+    "states": ("source states the value", "#b0b0b0", True),
+}
+
+
+_LABEL_WIDTH = 26
+_LABEL_LINES = 4
+_GAP = 120.0
+"""Space between groups of nodes in the layout, in vis-network pixels."""
+_FILL = 0.5
+"""Share of a spiral's disc covered by nodes: lower spreads them out."""
+_GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
+
+
+def build_view_graph(
+    graph: TherapyGraph,
+    names: Sequence[str] | None,
+    *,
+    all_therapies: bool = False,
+    sources: bool = False,
+) -> nx.MultiDiGraph:
+    """The comparison of `names` (with `all_therapies`, of every therapy, names first) as a graph to draw.
+
+    Nodes carry `kind` (a key of STYLES), `label`, `title` (tooltip text: value, citations and
+    links) and `compared`; edges carry `kind` (a key of EDGE_STYLES), `label` and `title`. The
+    graph's `title` attribute names the view.
+    """
+    therapies = graph.therapies
+    names = list(names or [])
+    if all_therapies:
+        named = {therapies.resolve(name).id for name in names}
+        overview = sorted(therapies.all(), key=lambda r: [h.label.casefold() for h in reversed(therapies.lineage(r))])
+        names += [ref.id for ref in overview if ref.id not in named]
+    if len(names) < 2:
+        raise UsageError("Give at least two therapies to view, e.g. kg view car-t car-nk, or use --all.")
+    comparison = compare(graph, names)
+    title = "All therapies" if all_therapies else " vs ".join(ref.label for ref in comparison.therapies)
+    view = nx.MultiDiGraph(title=title)
+    labels = _add_hierarchy(view, therapies, comparison.therapies)
+    cited = therapies.sources() if sources else comparison.sources
+    holders: dict[str, list[tuple[TherapyRef, Fact]]] = defaultdict(list)
+    for row in comparison.rows:
+        for ref, cell in zip(comparison.therapies, row.cells):
+            for fact in cell:
+                node = _add_value(view, row, ref, fact, row.conflict and len(cell) > 1, labels, cited)
+                holders[node].append((ref, fact))
+    for node, held in holders.items():
+        view.nodes[node]["title"] += "\n\n" + _value_title(held, labels, cited)
+    if sources:
+        for node, held in holders.items():
+            for source_id in sorted({s for _, fact in held for s in fact.sources}):
+                source = f"source:{source_id}"
+                if source not in view:
+                    kind = f" ({cited[source_id].kind})" if source_id in cited else ""
+                    title = f"Source{kind}\n{_cite([source_id], cited)}"
+                    view.add_node(source, kind="source", label=source_id.removeprefix("src:"), title=title, compared=False)
+                view.add_edge(source, node, kind="states", label="states", title=f"{source_id} states: {view.nodes[node]['label']}")
+    return view
+
+
+def _add_hierarchy(view: nx.MultiDiGraph, therapies: Any, compared: list[TherapyRef]) -> dict[str, str]:
+    """Nodes for the compared therapies and every modality above them, linked child to direct parent."""
+    refs = {holder.id: holder for ref in compared for holder in therapies.lineage(ref)}
+    links = nx.DiGraph()
+    for ref in refs.values():
+        links.add_node(ref.id)
+        links.add_edges_from((ref.id, above.id) for above in therapies.lineage(ref)[1:])
+    ids = [ref.id for ref in compared]
+    for ref in [*compared, *(r for r in refs.values() if r.id not in ids)]:
+        above = " › ".join(r.label for r in therapies.lineage(ref)[1:])
+        title = f"{ref.label}\n{ref.level} (id: {ref.id})" + (f"\nis a: {above}" if above else "")
+        view.add_node(f"therapy:{ref.id}", kind=ref.level, label=ref.label, title=title, compared=ref.id in ids)
+    for child, parent in sorted(nx.transitive_reduction(links).edges):
+        title = f"{refs[child].label} is a {refs[parent].label}"
+        view.add_edge(f"therapy:{child}", f"therapy:{parent}", kind="is-a", label="is a", title=title)
+    return {ref.id: ref.label for ref in refs.values()}
+
+
+def _add_value(
+    view: nx.MultiDiGraph,
+    row: ComparisonRow,
+    ref: TherapyRef,
+    fact: Fact,
+    conflict: bool,
+    labels: dict[str, str],
+    cited: dict[str, Source],
+) -> str:
+    """The value's node, created once and shared by every therapy that has it, and this therapy's edge to it."""
+    kind = _kind(row)
+    node = _node_id(kind, row, fact)
+    if node not in view:
+        label = f"{row.label}: {fact.label}" if isinstance(fact.value, bool) else fact.label
+        view.add_node(node, kind=kind, label=label, title=f"{row.label}: {fact.label}", compared=False)
+    notes = [f"inherited from {labels.get(fact.inherited_from, fact.inherited_from)}"] if fact.inherited_from else []
+    notes += ["sources disagree"] if conflict else []
+    title = f"{ref.label}\n{row.label}: {fact.label}" + "".join(f"\n({note})" for note in notes)
+    edge_kind = "conflict" if conflict else "inherited" if fact.inherited_from else "stated"
+    view.add_edge(f"therapy:{ref.id}", node, kind=edge_kind, label=row.label, title=f"{title}\n\n{_cite(fact.sources, cited)}")
+    return node
+
+
+def _kind(row: ComparisonRow) -> str:
+    """Node kind for a row's values, read from the row key (`approval:fda`, `trial:trials`, `tkg:cellSource`)."""
+    prefix = row.property.split(":", 1)[0]
+    if prefix in ("outcome", "adverse-event"):
+        return "observation"
+    if prefix in ("approval", "trial"):
+        return prefix
+    return "target" if row.property == TARGET_PROPERTY else "value"
+
+
+def _node_id(kind: str, row: ComparisonRow, fact: Fact) -> str:
+    """One node per property value, approval, trial and observation, whichever therapy reaches it.
+
+    An observation has no id in the comparison: its row, rate and sources identify it.
+    """
+    if kind == "approval":
+        return f"approval:{fact.value['approval']}"
+    if kind == "trial":
+        return f"trial:{fact.value}"
+    if kind == "observation":
+        rate = json.dumps(fact.value, sort_keys=True, default=str)
+        return f"observation:{row.property}:{rate}:{','.join(fact.sources)}"
+    return f"value:{row.property}={fact.value}"
+
+
+def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], cited: dict[str, Source]) -> str:
+    """Who has the value (and from where it is inherited), then every source stating it."""
+    lines = []
+    for ref, fact in held:
+        inherited = f" (inherited from {labels.get(fact.inherited_from, fact.inherited_from)})" if fact.inherited_from else ""
+        lines.append(f"• {ref.label}{inherited}")
+    source_ids = sorted({s for _, fact in held for s in fact.sources})
+    return "\n".join(lines) + "\n\n" + _cite(source_ids, cited)
+
+
+def _cite(source_ids: Sequence[str], cited: dict[str, Source]) -> str:
+    """Citations with their DOI, PubMed, ClinicalTrials.gov or web links, as plain text."""
+    if not source_ids:
+        return "No source recorded."
+    parts = []
+    for source_id in source_ids:
+        source = cited.get(source_id)
+        parts.append("\n".join(p for p in (source.citation, source.link) if p) if source else source_id)
+    return "Sources:\n" + "\n\n".join(parts)
+
+
+def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
+    """One self-contained page: the network, a legend and a details panel; nothing is fetched."""
+    esc = html.escape
+    title = title or view_graph.graph.get("title") or "Therapy KG"
+    large = view_graph.number_of_nodes() > PHYSICS_LIMIT
+    positions = _layout(view_graph)
+    nodes = []
+    for node, data in view_graph.nodes(data=True):
+        x, y = positions[node]
+        item = {"id": node, "label": _wrap(data["label"]), "title": data["title"], "group": data["kind"], "x": round(x, 1), "y": round(y, 1)}
+        if data.get("compared"):
+            item.update(borderWidth=4, font={"size": 22}, margin=14)
+        nodes.append(item)
+    edges = []
+    for number, (source, target, data) in enumerate(view_graph.edges(data=True)):
+        _, colour, dashed = EDGE_STYLES[data["kind"]]
+        edges.append(
+            {
+                "id": f"e{number}",
+                "from": source,
+                "to": target,
+                "label": _wrap(data["label"], lines=2),
+                "title": data["title"],
+                "dashes": dashed,
+                "color": {"color": colour, "highlight": "#d35400", "hover": "#d35400"},
+                "width": 2 if data["kind"] in ("is-a", "conflict") else 1,
+            }
+        )
+    document = {"nodes": nodes, "edges": edges, "options": _options(large)}
+    counts = f"{len(nodes)} nodes, {len(edges)} edges"
+    kinds = {data["kind"] for _, data in view_graph.nodes(data=True)}
+    edge_kinds = {data["kind"] for _, _, data in view_graph.edges(data=True)}
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f"<title>{esc(title)}</title>\n",
+            f"<style>\n{_asset('vis-network.css')}\n</style>\n<style>{_PAGE_STYLE}</style>\n</head><body>\n",
+            f"<header><h1>{esc(title)}</h1><p>{counts}. Hover or click a node or an edge for its values, ",
+            "sources and links; scroll to zoom, drag to move.</p></header>\n",
+            f'<main><div id="kg-network" role="img" aria-label="{esc(title)}"></div>\n<aside>\n',
+            '<label class="find">Find <input id="kg-find" type="search" placeholder="a label, e.g. CD19"></label>\n',
+            _legend(kinds, edge_kinds),
+            '<h2>Details</h2><pre id="kg-details">Click a node or an edge to see its values and sources here.</pre>\n',
+            "</aside></main>\n",
+            f'<script type="application/json" id="kg-view-data">{_script_json(document)}</script>\n',
+            f"<script>\n{_asset('vis-network.min.js')}\n</script>\n<script>{_PAGE_SCRIPT}</script>\n</body></html>\n",
+        ]
+    )
+
+
+def write_view(path: str | Path, html_text: str) -> None:
+    """Write the page atomically: a reader never opens half a file."""
+    write_text(Path(path), html_text)
+
+
+@cache
+def _asset(name: str) -> str:
+    """A file of the vis-network build bundled in pyvis, found without importing pyvis (slow to import)."""
+    spec = find_spec("pyvis")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyvis is not installed; it provides the vis-network script the views inline.")
+    return (Path(spec.submodule_search_locations[0]) / "lib" / "vis-9.1.2" / name).read_text(encoding="utf-8")
+
+
+def _script_json(document: Any) -> str:
+    """JSON safe inside a `<script>` block: no `<`, `>` or `&` can end it or open a comment."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _wrap(text: str, width: int = _LABEL_WIDTH, lines: int = _LABEL_LINES) -> str:
+    """A label broken into short lines, cut with an ellipsis; the tooltip keeps the whole text."""
+    wrapped = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], textwrap.shorten(" ".join(wrapped[lines - 1 :]), width, placeholder=" …")]
+    return "\n".join(wrapped)
+
+
+def _options(large: bool) -> dict[str, Any]:
+    """vis-network options: colours and shapes per kind; physics only for views small enough to settle fast."""
+    groups = {
+        kind: {
+            "shape": style.shape,
+            "color": {
+                "background": style.background,
+                "border": style.border,
+                "highlight": {"background": style.background, "border": "#d35400"},
+                "hover": {"background": style.background, "border": "#d35400"},
+            },
+            "font": {"color": style.font if style.shape in ("box", "ellipse") else "#1b1f24"},
+        }
+        for kind, style in STYLES.items()
+    }
+    return {
+        "groups": groups,
+        "nodes": {"font": {"size": 14, "face": "system-ui, sans-serif"}, "size": 14, "borderWidth": 1, "margin": 8},
+        "edges": {
+            "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
+            "font": {"size": 11, "color": "#4a5563", "strokeWidth": 4, "strokeColor": "#ffffff"},
+            "smooth": False if large else {"type": "continuous"},
+        },
+        "physics": {
+            "enabled": not large,
+            "solver": "barnesHut",
+            "barnesHut": {"gravitationalConstant": -6000, "springLength": 140, "centralGravity": 0.05, "avoidOverlap": 0.4},
+            "stabilization": {"iterations": 400, "fit": True},
+        },
+        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": large, "hideEdgesOnZoom": large},
+        "layout": {"improvedLayout": False},
+    }
+
+
+def _layout(view: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
+    """Positions in linear time: compared therapies (hubs) on a circle, each with the nodes nearest
+    only to it spiralling around it, nearest first; nodes nearest to several hubs spiral around the
+    centroid of those. The circle is just wide enough that no group covers another hub's group."""
+    hubs = [node for node, compared in view.nodes(data="compared") if compared] or list(view)[:1]
+    owners, distance = _nearest_hubs(view, hubs)
+    groups: dict[frozenset[str], list[str]] = defaultdict(list)
+    for node in view:
+        if distance.get(node) != 0:
+            groups[owners.get(node, frozenset())].append(node)
+    kinds = list(STYLES)
+    spirals = {}
+    for key, members in groups.items():
+        members.sort(key=lambda n: (distance.get(n, math.inf), kinds.index(view.nodes[n]["kind"]), view.nodes[n]["label"]))
+        hole = 2 * _area(view.nodes[next(iter(key))]) if len(key) == 1 else 0.0
+        spirals[key] = _spiral([_area(view.nodes[n]) for n in members], hole)
+    angle = {hub: math.pi + 2 * math.pi * i / len(hubs) for i, hub in enumerate(hubs)}
+    unit = {hub: (math.cos(a), math.sin(a)) for hub, a in angle.items()}
+    own = {hub: spirals[frozenset([hub])][1] if frozenset([hub]) in spirals else _GAP for hub in hubs}
+    ring = 0.0
+    for i, hub in enumerate(hubs):
+        for other in hubs[i + 1 :]:
+            ring = max(ring, (own[hub] + own[other] + _GAP) / math.dist(unit[hub], unit[other]))
+    centres = {key: _centroid([unit[h] for h in key]) for key in groups if len(key) > 1}
+    for key, centre in centres.items():
+        for hub in hubs:
+            apart = math.dist(centre, unit[hub])
+            if apart > 1e-9:
+                ring = max(ring, (own[hub] + spirals[key][1] + _GAP) / apart)
+    positions = {hub: (ring * x, ring * y) for hub, (x, y) in unit.items()}
+    for key, members in groups.items():
+        offsets, radius = spirals[key]
+        if len(key) == 1:
+            cx, cy = positions[next(iter(key))]
+        elif key:
+            cx, cy = ring * centres[key][0], ring * centres[key][1]
+        else:
+            cx, cy = 0.0, ring + max(own.values()) + _GAP + radius
+        for node, (dx, dy) in zip(members, offsets):
+            positions[node] = (cx + dx, cy + dy)
+    return positions
+
+
+def _area(node: dict[str, Any]) -> float:
+    """Approximate screen area of a node with its label, in vis-network pixels."""
+    lines = _wrap(node["label"]).split("\n")
+    scale = 22 / 14 if node.get("compared") else 1.0
+    width = max(len(line) for line in lines) * 7.5 * scale + 24
+    height = len(lines) * 18 * scale + 20
+    if STYLES[node["kind"]].shape not in ("box", "ellipse"):
+        height += 30
+    return width * height
+
+
+def _spiral(areas: list[float], hole: float) -> tuple[list[tuple[float, float]], float]:
+    """Offsets on a sunflower spiral where each node gets its own area, and the spiral's radius."""
+    offsets, covered = [], hole
+    for i, area in enumerate(areas):
+        r = math.sqrt((covered + area / 2) / (math.pi * _FILL))
+        offsets.append((r * math.cos(i * _GOLDEN_ANGLE), r * math.sin(i * _GOLDEN_ANGLE)))
+        covered += area
+    return offsets, math.sqrt(covered / (math.pi * _FILL))
+
+
+def _centroid(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
+
+
+def _nearest_hubs(view: nx.MultiDiGraph, hubs: list[str]) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
+    """For every node, the hubs at the smallest number of links (either direction), and that number."""
+    owners = {hub: frozenset([hub]) for hub in hubs}
+    distance = dict.fromkeys(hubs, 0)
+    frontier, step = list(hubs), 0
+    while frontier:
+        step += 1
+        reached: dict[str, set[str]] = defaultdict(set)
+        for node in frontier:
+            for neighbour in (*view.successors(node), *view.predecessors(node)):
+                if neighbour not in distance:
+                    reached[neighbour] |= owners[node]
+        for node, near in reached.items():
+            owners[node], distance[node] = frozenset(near), step
+        frontier = list(reached)
+    return owners, distance
+
+
+_SHAPES = {
+    "box": '<rect x="1" y="4" width="16" height="10" rx="2"/>',
+    "ellipse": '<ellipse cx="9" cy="9" rx="8" ry="5"/>',
+    "diamond": '<polygon points="9,1 17,9 9,17 1,9"/>',
+    "hexagon": '<polygon points="5,2 13,2 17,9 13,16 5,16 1,9"/>',
+    "square": '<rect x="2" y="2" width="14" height="14"/>',
+    "dot": '<circle cx="9" cy="9" r="7"/>',
+    "triangle": '<polygon points="9,2 17,16 1,16"/>',
+}
+
+
+def _legend(kinds: set[str], edge_kinds: set[str]) -> str:
+    """Legend entries for the node and edge kinds present, drawn as inline SVG from the fixed styles."""
+    items = ['<h2>Legend</h2><ul class="legend">']
+    for kind, style in STYLES.items():
+        if kind in kinds:
+            shape = _SHAPES[style.shape]
+            items.append(
+                f'<li><svg width="18" height="18" viewBox="0 0 18 18" fill="{style.background}" stroke="{style.border}">'
+                f"{shape}</svg>{style.legend}</li>"
+            )
+    for kind, (label, colour, dashed) in EDGE_STYLES.items():
+        if kind in edge_kinds:
+            dash = ' stroke-dasharray="5 3"' if dashed else ""
+            items.append(
+                f'<li><svg width="30" height="10" viewBox="0 0 30 10"><line x1="0" y1="5" x2="30" y2="5" '
+                f'stroke="{colour}" stroke-width="2"{dash}/></svg>{label}</li>'
+            )
+    items.append("</ul>\n")
+    return "".join(items)
+
+
+_PAGE_STYLE = """
+* { box-sizing: border-box; }
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; color: #1b1f24; }
+header { padding: .5rem 1rem; border-bottom: 1px solid #d0d7de; }
+header h1 { font-size: 1.2rem; margin: 0; }
+header p { margin: .2rem 0 0; color: #57606a; font-size: .85rem; }
+main { flex: 1; display: flex; min-height: 0; }
+#kg-network { flex: 1; min-width: 0; background: #ffffff; }
+aside { width: 22rem; overflow: auto; padding: .5rem 1rem; border-left: 1px solid #d0d7de; background: #f6f8fa; font-size: .85rem; }
+aside h2 { font-size: .95rem; margin: .8rem 0 .3rem; }
+.find input { width: 100%; margin-top: .2rem; padding: .3rem; }
+.legend { list-style: none; margin: 0; padding: 0; }
+.legend li { display: flex; align-items: center; gap: .5rem; margin: .2rem 0; }
+#kg-details { white-space: pre-wrap; word-break: break-word; font: inherit; margin: 0; }
+div.vis-tooltip { white-space: pre-wrap; max-width: 32rem; font-family: system-ui, sans-serif; font-size: 12px; }
+"""
+
+_PAGE_SCRIPT = """
+(function () {
+  "use strict";
+  var view = JSON.parse(document.getElementById("kg-view-data").textContent);
+  var nodes = new vis.DataSet(view.nodes);
+  var edges = new vis.DataSet(view.edges);
+  var network = new vis.Network(document.getElementById("kg-network"), {}, view.options);
+  var details = document.getElementById("kg-details");
+  var hint = details.textContent;
+  var state = {network: network, nodes: nodes, edges: edges, ready: false, readyAt: null};
+  window.kgView = state;
+
+  function show(item) { details.textContent = item ? item.title : hint; }
+  function ready() {
+    state.ready = true;
+    state.readyAt = performance.now();
+    document.body.setAttribute("data-ready", "true");
+  }
+  network.on("click", function (params) {
+    if (params.nodes.length) { show(nodes.get(params.nodes[0])); }
+    else if (params.edges.length) { show(edges.get(params.edges[0])); }
+    else { show(null); }
+  });
+  if (view.options.physics.enabled) {
+    network.once("stabilizationIterationsDone", function () {
+      network.setOptions({physics: {enabled: false}});
+      network.fit();
+      network.once("afterDrawing", ready);
+    });
+  } else {
+    network.once("afterDrawing", ready);
+  }
+  network.setData({nodes: nodes, edges: edges});
+
+  document.getElementById("kg-find").addEventListener("keydown", function (event) {
+    var query = event.target.value.trim().toLowerCase();
+    if (event.key !== "Enter" || !query) { return; }
+    var found = nodes.get({filter: function (node) { return node.title.toLowerCase().indexOf(query) >= 0; }});
+    if (found.length) {
+      network.selectNodes([found[0].id]);
+      network.focus(found[0].id, {scale: 1.2, animation: true});
+      show(found[0]);
+    }
+  });
+})();
+"""

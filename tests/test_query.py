@@ -1,0 +1,226 @@
+"""Named queries answer their questions on the curated data; `kg query` binds, formats and refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyoxigraph as ox
+import pytest
+from typer.testing import CliRunner
+
+import kg
+from kg import results
+from kg.cli import app
+from kg.errors import QueryError, UsageError
+from kg.query import bindings, check_read_only, named, named_queries
+
+SRC = "https://w3id.org/therapy-kg/source/"
+RES = "https://w3id.org/therapy-kg/resource/"
+
+
+def ask(graph: kg.TherapyGraph, name: str, **params: str) -> list[dict]:
+    query = named(name)
+    return graph.select(query.text, bindings(graph, query, params))
+
+
+def test_library_has_at_least_twelve_documented_queries() -> None:
+    queries = named_queries()
+    assert len(queries) >= 12
+    for query in queries.values():
+        assert query.summary, f"{query.name} needs a '# summary:' header"
+
+
+def test_no_hla_matching(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "no-hla-matching")
+    car_nk = {r["source"] for r in rows if r["therapy"] == RES + "car-nk"}
+    assert {SRC + "lu-2021-front-oncol", SRC + "yilmaz-2020-j-hematol-oncol", SRC + "cancerfax-2020-car-nk"} <= car_nk
+    inherited = [r for r in rows if r["therapy"] == RES + "mda-cd19-car-nk"]
+    assert inherited and {r["statedFor"] for r in inherited} == {RES + "car-nk"}
+    assert not {RES + "car-t", RES + "tisagenlecleucel"} & {r["therapy"] for r in rows}
+
+
+def test_off_the_shelf_without_gvhd(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "off-the-shelf-no-gvhd")
+    assert {"nct": "NCT03056339", "numerator": 0, "denominator": 11, "source": SRC + "liu-2020-nejm"}.items() <= next(
+        r for r in rows if r["source"] == SRC + "liu-2020-nejm"
+    ).items()
+    assert all(r["numerator"] == 0 for r in rows)
+
+
+def test_car_t_products_by_target(graph: kg.TherapyGraph) -> None:
+    rows = {r["product"]: r for r in ask(graph, "car-t-by-target")}
+    assert rows[RES + "tisagenlecleucel"]["target"] == "CD19"
+    assert rows[RES + "tisagenlecleucel"]["firstFdaApproval"] == dt.date(2017, 8, 30)
+    assert rows[RES + "axicabtagene-ciloleucel"]["firstFdaApproval"] == dt.date(2017, 10, 18)
+
+
+def test_checkpoint_inhibitors_by_target(graph: kg.TherapyGraph) -> None:
+    rows = {r["product"]: r for r in ask(graph, "checkpoint-inhibitors-by-target")}
+    assert (rows[RES + "pembrolizumab"]["target"], rows[RES + "pembrolizumab"]["firstFdaApproval"]) == ("PD-1", dt.date(2014, 9, 4))
+    assert (rows[RES + "atezolizumab"]["target"], rows[RES + "atezolizumab"]["firstFdaApproval"]) == ("PD-L1", dt.date(2016, 5, 18))
+    assert rows[RES + "ipilimumab"]["target"] == "CTLA-4"
+
+
+def test_adverse_event_rates_filtered_by_event(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "adverse-event-rates", event="tkgr:gvhd")
+    assert rows and {r["event"] for r in rows} == {RES + "gvhd"}
+    liu = next(r for r in rows if r["source"] == SRC + "liu-2020-nejm")
+    assert (liu["numerator"], liu["denominator"], liu["grade"], liu["nct"]) == (0, 11, "any grade", "NCT03056339")
+
+
+def test_approval_timeline_is_in_date_order(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "approval-timeline")
+    dates = [r["date"] for r in rows]
+    assert dates == sorted(dates)
+    assert any(r["product"] == "Keytruda (pembrolizumab)" and r["date"] == dt.date(2014, 9, 4) for r in rows)
+
+
+def test_fact_sources_for_a_therapy(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "fact-sources", therapy="CAR-NK")
+    hla = {r["source"] for r in rows if r["property"] == "HLA matching required" and r["value"] == "false"}
+    assert {SRC + "lu-2021-front-oncol", SRC + "yilmaz-2020-j-hematol-oncol", SRC + "cancerfax-2020-car-nk"} <= hla
+    assert {r["therapy"] for r in rows} == {RES + "car-nk"}
+
+
+def test_single_source_facts(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "single-source-facts")
+    assert {"therapy": "CAR-T cell therapy", "property": "manufacturing time",
+            "value": "several weeks of patient-specific culture and expansion",
+            "source": SRC + "cancerfax-2020-car-nk"} in rows
+    assert not any(r["therapy"] == "CAR-NK cell therapy" and r["property"] == "HLA matching required" for r in rows)
+
+
+def test_source_disagreements(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "source-disagreements") if r["subject"] == "CAR-NK cell therapy"]
+    assert {(r["value"], r["source"]) for r in rows if r["property"].startswith("graft-versus-host")} == {
+        ("low", SRC + "lu-2021-front-oncol"),
+        ("minimal or not observed", SRC + "cancerfax-2020-car-nk"),
+    }
+
+
+def test_trials_by_modality_and_phase(graph: kg.TherapyGraph) -> None:
+    rows = {(r["modality"], r["phase"]): r["trials"] for r in ask(graph, "trials-by-modality-and-phase")}
+    assert rows[("CAR-NK cell therapy", "phase 1")] >= 1
+    assert rows[("CAR-T cell therapy", "phase 2")] >= 2
+
+
+def test_response_rates(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "response-rates")
+    assert {"product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)", "measure": "objective response", "numerator": 8,
+            "denominator": 11, "nct": "NCT03056339", "source": SRC + "liu-2020-nejm"}.items() <= next(
+        r for r in rows if r["source"] == SRC + "liu-2020-nejm" and r["measure"] == "objective response").items()
+
+
+def test_products_by_modality(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "products-by-modality")
+    kymriah = next(r for r in rows if r["brand"] == "Kymriah")
+    assert (kymriah["modality"], kymriah["generic"], kymriah["codes"]) == ("CAR-T cell therapy", "tisagenlecleucel", "CTL019")
+
+
+def test_claims_vs_evidence(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "claims-vs-evidence", therapy="car-nk")
+    crs = [r for r in rows if r["event"] == "cytokine release syndrome (CRS)"]
+    assert any(r["claim"] == "minimal or not observed" and r["claimSource"] == SRC + "lu-2021-front-oncol" for r in crs)
+    assert any(r["observed"] == "0/11 (any grade)" and r["evidenceSource"] == SRC + "liu-2020-nejm" for r in crs)
+
+
+def test_sources_by_kind(graph: kg.TherapyGraph) -> None:
+    rows = {r["source"]: r for r in ask(graph, "sources-by-kind")}
+    assert rows[SRC + "liu-2020-nejm"]["kind"] == "primary evidence"
+    assert rows[SRC + "lu-2021-front-oncol"]["kind"] == "review claim"
+    assert rows[SRC + "cancerfax-2020-car-nk"]["kind"] == "popular claim"
+
+
+def test_awards(graph: kg.TherapyGraph) -> None:
+    [nobel] = ask(graph, "awards")
+    assert set(nobel["laureates"].split(", ")) == {"James P. Allison", "Tasuku Honjo"}
+    assert nobel["modality"] == "immune checkpoint inhibitor"
+
+
+@pytest.mark.parametrize("name", sorted(named_queries()))
+def test_every_named_query_runs_in_every_results_format(graph: kg.TherapyGraph, name: str) -> None:
+    query = named(name)
+    params = {p.name: "car-nk" for p in query.parameters if p.required}
+    result = results.read(graph.query(query.text, bindings(graph, query, params)))
+    assert result.rows, f"{name} returned nothing on the curated data"
+    for fmt, parser_format in [("json", ox.QueryResultsFormat.JSON), ("xml", ox.QueryResultsFormat.XML),
+                               ("tsv", ox.QueryResultsFormat.TSV)]:
+        parsed = ox.parse_query_results(results.serialize(result, fmt), format=parser_format)
+        assert [[s[v] for v in result.variables] for s in parsed] == result.rows, fmt
+    csv_lines = results.serialize(result, "csv").decode().splitlines()
+    assert len(csv_lines) >= len(result.rows) + 1
+
+
+def test_parameters_are_checked() -> None:
+    query = named("fact-sources")
+    with pytest.raises(UsageError, match="needs --param therapy"):
+        bindings(None, query, {})  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="has no parameter"):
+        bindings(None, query, {"nope": "x"})  # type: ignore[arg-type]
+
+
+def test_parameter_values_are_bound_not_spliced(graph: kg.TherapyGraph) -> None:
+    hostile = '" } } DROP ALL ; SELECT * WHERE { ?s ?p ?o . FILTER("'
+    rows = graph.select("SELECT ?label ?x WHERE { ?t rdfs:label ?label . FILTER(?label = ?x) }", {"x": hostile})
+    assert rows == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["INSERT DATA { tkgr:a tkgr:b tkgr:c }", "DELETE WHERE { ?s ?p ?o }", "LOAD <http://example.org/x>",
+     "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"],
+)
+def test_updates_and_service_are_refused(text: str) -> None:
+    with pytest.raises(QueryError):
+        check_read_only(text)
+
+
+def test_keywords_inside_strings_and_iris_are_allowed() -> None:
+    check_read_only('SELECT * WHERE { ?s rdfs:label "DELETE this SERVICE" . ?s ?p <http://x/INSERT> } # LOAD')
+
+
+def _run(runner: CliRunner, *args: str):
+    return runner.invoke(app, ["query", *args])
+
+
+def test_cli_named_query_with_param_as_csv(runner: CliRunner) -> None:
+    result = _run(runner, "--named", "fact-sources", "--param", "therapy=car-nk", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "therapy,property,value,source,kind,citation"
+
+
+def test_cli_inline_query_as_json_and_construct_as_turtle(runner: CliRunner, tmp_path) -> None:
+    result = _run(runner, "SELECT ?m WHERE { ?m a tkg:Modality }", "--format", "json")
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["results"]["bindings"]) >= 9
+    query = tmp_path / "q.rq"
+    query.write_text("CONSTRUCT { ?s rdfs:label ?l } WHERE { GRAPH src:liu-2020-nejm { ?s rdfs:label ?l } }")
+    turtle = _run(runner, "--file", str(query), "--format", "turtle")
+    assert turtle.exit_code == 0
+    assert len(list(ox.parse(turtle.stdout_bytes, format=ox.RdfFormat.TURTLE))) >= 1
+
+
+def test_cli_errors(runner: CliRunner) -> None:
+    bad = _run(runner, "SELECT ?x WHERE { ?x ?y }")
+    assert bad.exit_code == 1 and "Invalid SPARQL" in bad.output and "1:" in bad.output
+    update = _run(runner, "CLEAR ALL")
+    assert update.exit_code == 1 and "refused" in update.output
+    assert _run(runner, "--named", "no-such-query").exit_code == 2
+    assert _run(runner).exit_code == 2
+    wrong = _run(runner, "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "--format", "turtle")
+    assert wrong.exit_code == 1 and "does not fit" in wrong.output
+
+
+def test_cli_lists_queries_and_prefixes(runner: CliRunner) -> None:
+    listed = json.loads(runner.invoke(app, ["queries", "--format", "json"]).stdout)
+    assert {"name", "summary", "parameters"} <= set(listed[0])
+    assert any(q["name"] == "fact-sources" and q["parameters"][0]["name"] == "therapy" for q in listed)
+    prefixes = runner.invoke(app, ["prefixes"]).stdout
+    assert "PREFIX tkg: <https://w3id.org/therapy-kg/ontology#>" in prefixes
+
+
+def test_source_disagreements_include_approval_dates(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "source-disagreements") if r["subject"] == "FDA approval of Abecma, 2021"]
+    assert {(r["value"], r["source"].rsplit("/", 1)[1]) for r in rows} == {
+        ("2021-03-26", "drugs-com-abecma-history"), ("2021-03-27", "ons-voice-2021-abecma")}
