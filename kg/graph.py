@@ -86,7 +86,11 @@ def load_query(name: str) -> str:
 
 
 class TherapyGraph:
-    """The built knowledge graph, opened read-only."""
+    """The built knowledge graph, opened read-only.
+
+    Oxigraph's union default graph is a bag over the named graphs: a triple stated by three
+    sources matches three times. Queries that read facts without `GRAPH` use SELECT DISTINCT.
+    """
 
     def __init__(self, store: ox.Store, location: Path | None = None) -> None:
         self.store = store

@@ -12,11 +12,11 @@ some text into the page unescaped. The data travel as one JSON document in a
 block); the page's script reads it with `JSON.parse` and puts text into the page only through
 `textContent`, and vis-network renders string tooltips as text.
 
-Positions come from a structured layout computed here in linear time: each therapy compared is a
-hub with the nodes only it reaches around it; nodes several therapies reach sit between them.
-networkx' force layouts need numpy and grow quadratically, too slow at thousands of nodes. Small
-views start from these positions and let vis-network's physics settle; large ones keep them with
-physics off, so a graph of thousands of nodes is drawn in about a second.
+Positions are computed here, in time linear in the view's size, and vis-network's physics stays
+off: it took minutes to settle a couple of thousand nodes, and on small views it undid the reading
+of a comparison (each therapy with its own values around it, shared values between them, the
+modality hierarchy above). networkx' force layouts need numpy and grow quadratically; the layout
+here follows the hierarchy instead, so a view of thousands of nodes is drawn in about a second.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -42,8 +42,8 @@ from kg.graph import TherapyGraph
 from kg.therapy import Fact, Source, TherapyRef
 
 TARGET_PROPERTY = "tkg:targetAntigen"
-PHYSICS_LIMIT = 300
-"""Views with more nodes than this keep the precomputed layout with physics off."""
+LARGE_VIEW = 1000
+"""Above this many nodes, edges are hidden while dragging or zooming, so the canvas keeps up."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,14 @@ EDGE_STYLES: dict[str, tuple[str, str, bool]] = {
 
 _LABEL_WIDTH = 26
 _LABEL_LINES = 4
+_FONT = 14
+_HUB_FONT = 28
 _GAP = 120.0
 """Space between groups of nodes in the layout, in vis-network pixels."""
 _FILL = 0.5
 """Share of a spiral's disc covered by nodes: lower spreads them out."""
 _GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
+_HIGHLIGHT = "#d35400"
 
 
 def build_view_graph(
@@ -111,12 +114,17 @@ def build_view_graph(
     view = nx.MultiDiGraph(title=title)
     labels = _add_hierarchy(view, therapies, comparison.therapies)
     cited = therapies.sources() if sources else comparison.sources
+    links = [
+        _Link(row, ref, fact, row.conflict and len(cell) > 1)
+        for row in comparison.rows
+        for ref, cell in zip(comparison.therapies, row.cells)
+        for fact in cell
+    ]
+    if all_therapies:
+        links = _stated_once(links, therapies)
     holders: dict[str, list[tuple[TherapyRef, Fact]]] = defaultdict(list)
-    for row in comparison.rows:
-        for ref, cell in zip(comparison.therapies, row.cells):
-            for fact in cell:
-                node = _add_value(view, row, ref, fact, row.conflict and len(cell) > 1, labels, cited)
-                holders[node].append((ref, fact))
+    for link in links:
+        holders[_add_value(view, link, labels, cited)].append((link.ref, link.fact))
     for node, held in holders.items():
         view.nodes[node]["title"] += "\n\n" + _value_title(held, labels, cited)
     if sources:
@@ -149,25 +157,44 @@ def _add_hierarchy(view: nx.MultiDiGraph, therapies: Any, compared: list[Therapy
     return {ref.id: ref.label for ref in refs.values()}
 
 
-def _add_value(
-    view: nx.MultiDiGraph,
-    row: ComparisonRow,
-    ref: TherapyRef,
-    fact: Fact,
-    conflict: bool,
-    labels: dict[str, str],
-    cited: dict[str, Source],
-) -> str:
+class _Link(NamedTuple):
+    """One value of one therapy in one comparison row; `conflict` when its sources disagree."""
+
+    row: ComparisonRow
+    ref: TherapyRef
+    fact: Fact
+    conflict: bool
+
+
+def _stated_once(links: list[_Link], therapies: Any) -> list[_Link]:
+    """The overview links each value once, from the therapy it is about: an inherited value is left
+    to the modality stating it, and evidence a modality gathers from its products to those products."""
+    above = {ref.id: {r.id for r in therapies.lineage(ref)[1:]} for ref in {link.ref for link in links}}
+    reached: dict[str, set[str]] = defaultdict(set)
+    for link in links:
+        reached[_node_id(link.row, link.fact)].add(link.ref.id)
+    return [
+        link
+        for link in links
+        if not link.fact.inherited_from
+        and not (
+            _kind(link.row) in ("approval", "trial", "observation")
+            and any(link.ref.id in above[other] for other in reached[_node_id(link.row, link.fact)])
+        )
+    ]
+
+
+def _add_value(view: nx.MultiDiGraph, link: _Link, labels: dict[str, str], cited: dict[str, Source]) -> str:
     """The value's node, created once and shared by every therapy that has it, and this therapy's edge to it."""
-    kind = _kind(row)
-    node = _node_id(kind, row, fact)
+    row, ref, fact = link.row, link.ref, link.fact
+    node = _node_id(row, fact)
     if node not in view:
         label = f"{row.label}: {fact.label}" if isinstance(fact.value, bool) else fact.label
-        view.add_node(node, kind=kind, label=label, title=f"{row.label}: {fact.label}", compared=False)
+        view.add_node(node, kind=_kind(row), label=label, title=f"{row.label}: {fact.label}", compared=False)
     notes = [f"inherited from {labels.get(fact.inherited_from, fact.inherited_from)}"] if fact.inherited_from else []
-    notes += ["sources disagree"] if conflict else []
+    notes += ["sources disagree"] if link.conflict else []
     title = f"{ref.label}\n{row.label}: {fact.label}" + "".join(f"\n({note})" for note in notes)
-    edge_kind = "conflict" if conflict else "inherited" if fact.inherited_from else "stated"
+    edge_kind = "conflict" if link.conflict else "inherited" if fact.inherited_from else "stated"
     view.add_edge(f"therapy:{ref.id}", node, kind=edge_kind, label=row.label, title=f"{title}\n\n{_cite(fact.sources, cited)}")
     return node
 
@@ -182,11 +209,12 @@ def _kind(row: ComparisonRow) -> str:
     return "target" if row.property == TARGET_PROPERTY else "value"
 
 
-def _node_id(kind: str, row: ComparisonRow, fact: Fact) -> str:
+def _node_id(row: ComparisonRow, fact: Fact) -> str:
     """One node per property value, approval, trial and observation, whichever therapy reaches it.
 
     An observation has no id in the comparison: its row, rate and sources identify it.
     """
+    kind = _kind(row)
     if kind == "approval":
         return f"approval:{fact.value['approval']}"
     if kind == "trial":
@@ -194,7 +222,7 @@ def _node_id(kind: str, row: ComparisonRow, fact: Fact) -> str:
     if kind == "observation":
         rate = json.dumps(fact.value, sort_keys=True, default=str)
         return f"observation:{row.property}:{rate}:{','.join(fact.sources)}"
-    return f"value:{row.property}={fact.value}"
+    return f"{kind}:{row.property}={fact.value}"
 
 
 def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], cited: dict[str, Source]) -> str:
@@ -222,14 +250,13 @@ def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
     """One self-contained page: the network, a legend and a details panel; nothing is fetched."""
     esc = html.escape
     title = title or view_graph.graph.get("title") or "Therapy KG"
-    large = view_graph.number_of_nodes() > PHYSICS_LIMIT
     positions = _layout(view_graph)
     nodes = []
     for node, data in view_graph.nodes(data=True):
         x, y = positions[node]
-        item = {"id": node, "label": _wrap(data["label"]), "title": data["title"], "group": data["kind"], "x": round(x, 1), "y": round(y, 1)}
+        item = {"id": node, "label": _label(data), "title": data["title"], "group": data["kind"], "x": round(x, 1), "y": round(y, 1)}
         if data.get("compared"):
-            item.update(borderWidth=4, font={"size": 22}, margin=14)
+            item.update(borderWidth=4, font={"size": _HUB_FONT}, margin=14)
         nodes.append(item)
     edges = []
     for number, (source, target, data) in enumerate(view_graph.edges(data=True)):
@@ -242,11 +269,11 @@ def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
                 "label": _wrap(data["label"], lines=2),
                 "title": data["title"],
                 "dashes": dashed,
-                "color": {"color": colour, "highlight": "#d35400", "hover": "#d35400"},
+                "color": {"color": colour, "highlight": _HIGHLIGHT, "hover": _HIGHLIGHT},
                 "width": 2 if data["kind"] in ("is-a", "conflict") else 1,
             }
         )
-    document = {"nodes": nodes, "edges": edges, "options": _options(large)}
+    document = {"nodes": nodes, "edges": edges, "options": _options(view_graph.number_of_nodes() > LARGE_VIEW)}
     counts = f"{len(nodes)} nodes, {len(edges)} edges"
     kinds = {data["kind"] for _, data in view_graph.nodes(data=True)}
     edge_kinds = {data["kind"] for _, _, data in view_graph.edges(data=True)}
@@ -298,91 +325,134 @@ def _wrap(text: str, width: int = _LABEL_WIDTH, lines: int = _LABEL_LINES) -> st
 
 
 def _options(large: bool) -> dict[str, Any]:
-    """vis-network options: colours and shapes per kind; physics only for views small enough to settle fast."""
+    """vis-network options: colour and shape per kind, straight edges, no physics (positions are given)."""
     groups = {
         kind: {
             "shape": style.shape,
             "color": {
                 "background": style.background,
                 "border": style.border,
-                "highlight": {"background": style.background, "border": "#d35400"},
-                "hover": {"background": style.background, "border": "#d35400"},
+                "highlight": {"background": style.background, "border": _HIGHLIGHT},
+                "hover": {"background": style.background, "border": _HIGHLIGHT},
             },
-            "font": {"color": style.font if style.shape in ("box", "ellipse") else "#1b1f24"},
+            "font": {"color": style.font},
         }
         for kind, style in STYLES.items()
     }
     return {
         "groups": groups,
-        "nodes": {"font": {"size": 14, "face": "system-ui, sans-serif"}, "size": 14, "borderWidth": 1, "margin": 8},
+        "nodes": {"font": {"size": _FONT, "face": "system-ui, sans-serif"}, "size": 14, "borderWidth": 1, "margin": 8},
         "edges": {
             "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
             "font": {"size": 11, "color": "#4a5563", "strokeWidth": 4, "strokeColor": "#ffffff"},
-            "smooth": False if large else {"type": "continuous"},
+            "smooth": False,
         },
-        "physics": {
-            "enabled": not large,
-            "solver": "barnesHut",
-            "barnesHut": {"gravitationalConstant": -6000, "springLength": 140, "centralGravity": 0.05, "avoidOverlap": 0.4},
-            "stabilization": {"iterations": 400, "fit": True},
-        },
+        "physics": {"enabled": False},
         "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": large, "hideEdgesOnZoom": large},
         "layout": {"improvedLayout": False},
     }
 
 
 def _layout(view: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
-    """Positions in linear time: compared therapies (hubs) on a circle, each with the nodes nearest
-    only to it spiralling around it, nearest first; nodes nearest to several hubs spiral around the
-    centroid of those. The circle is just wide enough that no group covers another hub's group."""
-    hubs = [node for node, compared in view.nodes(data="compared") if compared] or list(view)[:1]
+    """Positions, in time linear in the view's size, that follow the modality hierarchy.
+
+    Each therapy is the centre of a cluster: the nodes nearest only to it (when compared) spiral
+    around it, nearest first, and its sub-modalities' and products' clusters sit on a ring around
+    that spiral, a single one below it. A node nearest to several compared therapies (a shared
+    value, a shared source) spirals around their lowest common modality, between them.
+    """
+    therapies = [node for node, kind in view.nodes(data="kind") if kind in ("modality", "product")]
+    hubs = [node for node in therapies if view.nodes[node]["compared"]] or therapies[:1]
+    parent: dict[str, str] = {}
+    for child, above, kind in view.edges(data="kind"):
+        if kind == "is-a":
+            parent.setdefault(child, above)
+    children: dict[str, list[str]] = defaultdict(list)
+    for therapy in therapies:
+        children[parent.get(therapy, "")].append(therapy)
     owners, distance = _nearest_hubs(view, hubs)
-    groups: dict[frozenset[str], list[str]] = defaultdict(list)
+    local: dict[str, list[str]] = defaultdict(list)
     for node in view:
-        if distance.get(node) != 0:
-            groups[owners.get(node, frozenset())].append(node)
+        if node not in parent and node not in children[""]:
+            local[_common_ancestor(owners.get(node, frozenset()), parent)].append(node)
     kinds = list(STYLES)
-    spirals = {}
-    for key, members in groups.items():
-        members.sort(key=lambda n: (distance.get(n, math.inf), kinds.index(view.nodes[n]["kind"]), view.nodes[n]["label"]))
-        hole = 2 * _area(view.nodes[next(iter(key))]) if len(key) == 1 else 0.0
-        spirals[key] = _spiral([_area(view.nodes[n]) for n in members], hole)
-    angle = {hub: math.pi + 2 * math.pi * i / len(hubs) for i, hub in enumerate(hubs)}
-    unit = {hub: (math.cos(a), math.sin(a)) for hub, a in angle.items()}
-    own = {hub: spirals[frozenset([hub])][1] if frozenset([hub]) in spirals else _GAP for hub in hubs}
-    ring = 0.0
-    for i, hub in enumerate(hubs):
-        for other in hubs[i + 1 :]:
-            ring = max(ring, (own[hub] + own[other] + _GAP) / math.dist(unit[hub], unit[other]))
-    centres = {key: _centroid([unit[h] for h in key]) for key in groups if len(key) > 1}
-    for key, centre in centres.items():
-        for hub in hubs:
-            apart = math.dist(centre, unit[hub])
-            if apart > 1e-9:
-                ring = max(ring, (own[hub] + spirals[key][1] + _GAP) / apart)
-    positions = {hub: (ring * x, ring * y) for hub, (x, y) in unit.items()}
-    for key, members in groups.items():
-        offsets, radius = spirals[key]
-        if len(key) == 1:
-            cx, cy = positions[next(iter(key))]
-        elif key:
-            cx, cy = ring * centres[key][0], ring * centres[key][1]
-        else:
-            cx, cy = 0.0, ring + max(own.values()) + _GAP + radius
-        for node, (dx, dy) in zip(members, offsets):
-            positions[node] = (cx + dx, cy + dy)
+    for members in local.values():
+        members.sort(key=lambda n: (len(owners.get(n, ())), distance.get(n, math.inf), kinds.index(view.nodes[n]["kind"]), view.nodes[n]["label"]))
+
+    spirals: dict[str, list[tuple[float, float]]] = {}
+    offsets: dict[str, tuple[float, float]] = {}
+
+    def measure(centre: str) -> tuple[float, float, float, float]:
+        """Lay out a cluster around its centre; returns its bounding box (left, top, right, bottom)."""
+        hole = math.pi * _FILL * (_width(view.nodes[centre]) / 2 + _GAP) ** 2 if centre else 0.0
+        spirals[centre], inner = _spiral([_area(view.nodes[n]) for n in local[centre]], hole)
+        box = (-inner, -inner, inner, inner)
+        kids = [(child, measure(child)) for child in children[centre]]
+        if len(kids) == 1:
+            child, (left, top, right, bottom) = kids[0]
+            offsets[child] = (0.0, inner + _GAP - top)
+        elif kids:
+            spans = {child: 2 * max(map(abs, kid_box)) + _GAP for child, kid_box in kids}
+            ring = sum(spans.values()) / (2 * math.pi) if len(kids) > 2 else 0.0
+            angle = math.pi - math.pi * spans[kids[0][0]] / sum(spans.values())
+            directions = {}
+            for child, (left, top, right, bottom) in kids:
+                share = 2 * math.pi * spans[child] / sum(spans.values())
+                ux, uy = directions[child] = (math.cos(angle + share / 2), math.sin(angle + share / 2))
+                ring = max(ring, inner + _GAP + max(-ux * left, -ux * right) + max(-uy * top, -uy * bottom))
+                angle += share
+            offsets.update((child, (ring * ux, ring * uy)) for child, (ux, uy) in directions.items())
+        for child, (left, top, right, bottom) in kids:
+            dx, dy = offsets[child]
+            box = (min(box[0], dx + left), min(box[1], dy + top), max(box[2], dx + right), max(box[3], dy + bottom))
+        return box
+
+    positions: dict[str, tuple[float, float]] = {}
+
+    def place(centre: str, x: float, y: float) -> None:
+        positions[centre] = (x, y)
+        positions.update((node, (x + dx, y + dy)) for node, (dx, dy) in zip(local[centre], spirals[centre]))
+        for child in children[centre]:
+            place(child, x + offsets[child][0], y + offsets[child][1])
+
+    measure("")
+    place("", 0.0, 0.0)
+    positions.pop("")
     return positions
 
 
+def _common_ancestor(near: frozenset[str], parent: dict[str, str]) -> str:
+    """The lowest therapy at or above all of `near` in the hierarchy ('' above all, or for none)."""
+    common: list[str] | None = None
+    for node in near:
+        chain = [node]
+        while chain[-1] in parent:
+            chain.append(parent[chain[-1]])
+        common = chain if common is None else [n for n in common if n in chain]
+    return common[0] if common else ""
+
+
+def _label(node: dict[str, Any]) -> str:
+    """The label as drawn: evidence and sources get shorter labels, as there are many of them."""
+    lines = 2 if node["kind"] in ("approval", "trial", "observation", "source") else _LABEL_LINES
+    return _wrap(node["label"], lines=lines)
+
+
+def _scale(node: dict[str, Any]) -> float:
+    return _HUB_FONT / _FONT if node.get("compared") else 1.0
+
+
+def _width(node: dict[str, Any]) -> float:
+    """Approximate width of a node with its label, in vis-network pixels."""
+    return max(len(line) for line in _label(node).split("\n")) * 0.55 * _FONT * _scale(node) + 24
+
+
 def _area(node: dict[str, Any]) -> float:
-    """Approximate screen area of a node with its label, in vis-network pixels."""
-    lines = _wrap(node["label"]).split("\n")
-    scale = 22 / 14 if node.get("compared") else 1.0
-    width = max(len(line) for line in lines) * 7.5 * scale + 24
-    height = len(lines) * 18 * scale + 20
+    """Approximate area of a node with its label; shapes other than boxes and ellipses sit above it."""
+    height = _label(node).count("\n") * 1.3 * _FONT * _scale(node) + 1.3 * _FONT * _scale(node) + 20
     if STYLES[node["kind"]].shape not in ("box", "ellipse"):
         height += 30
-    return width * height
+    return _width(node) * height
 
 
 def _spiral(areas: list[float], hole: float) -> tuple[list[tuple[float, float]], float]:
@@ -393,10 +463,6 @@ def _spiral(areas: list[float], hole: float) -> tuple[list[tuple[float, float]],
         offsets.append((r * math.cos(i * _GOLDEN_ANGLE), r * math.sin(i * _GOLDEN_ANGLE)))
         covered += area
     return offsets, math.sqrt(covered / (math.pi * _FILL))
-
-
-def _centroid(points: list[tuple[float, float]]) -> tuple[float, float]:
-    return (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
 
 
 def _nearest_hubs(view: nx.MultiDiGraph, hubs: list[str]) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
@@ -483,28 +549,21 @@ _PAGE_SCRIPT = """
   function ready() {
     state.ready = true;
     state.readyAt = performance.now();
-    document.body.setAttribute("data-ready", "true");
   }
   network.on("click", function (params) {
     if (params.nodes.length) { show(nodes.get(params.nodes[0])); }
     else if (params.edges.length) { show(edges.get(params.edges[0])); }
     else { show(null); }
   });
-  if (view.options.physics.enabled) {
-    network.once("stabilizationIterationsDone", function () {
-      network.setOptions({physics: {enabled: false}});
-      network.fit();
-      network.once("afterDrawing", ready);
-    });
-  } else {
-    network.once("afterDrawing", ready);
-  }
+  network.once("afterDrawing", ready);
   network.setData({nodes: nodes, edges: edges});
 
   document.getElementById("kg-find").addEventListener("keydown", function (event) {
     var query = event.target.value.trim().toLowerCase();
     if (event.key !== "Enter" || !query) { return; }
-    var found = nodes.get({filter: function (node) { return node.title.toLowerCase().indexOf(query) >= 0; }});
+    function has(text) { return text.toLowerCase().indexOf(query) >= 0; }
+    var found = nodes.get({filter: function (node) { return has(node.label); }});
+    if (!found.length) { found = nodes.get({filter: function (node) { return has(node.title); }}); }
     if (found.length) {
       network.selectNodes([found[0].id]);
       network.focus(found[0].id, {scale: 1.2, animation: true});

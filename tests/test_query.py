@@ -224,3 +224,8 @@ def test_source_disagreements_include_approval_dates(graph: kg.TherapyGraph) -> 
     rows = [r for r in ask(graph, "source-disagreements") if r["subject"] == "FDA approval of Abecma, 2021"]
     assert {(r["value"], r["source"].rsplit("/", 1)[1]) for r in rows} == {
         ("2021-03-26", "drugs-com-abecma-history"), ("2021-03-27", "ons-voice-2021-abecma")}
+
+
+def test_facts_stated_by_several_sources_appear_once(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "off-the-shelf-no-gvhd")
+    assert len(rows) == len({tuple(sorted(r.items())) for r in rows})
