@@ -6,6 +6,8 @@ library call and formats the result; errors a user can cause become a message an
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -418,6 +420,80 @@ def serve(
     graph = _graph(ctx)
     config = ServerConfig(host=host, port=port, timeout=timeout, max_rows=max_rows, cors=cors, workers=workers)
     run_server(graph.location, config, announce=lambda url: typer.echo(f"SPARQL endpoint: {url}sparql  (Ctrl-C stops)", err=True))
+
+
+@app.command()
+def view(
+    ctx: typer.Context,
+    therapies: Annotated[Optional[list[str]], typer.Argument(help="Two or more therapies: modalities, products or a mix.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file to write (default: NAME.html, e.g. car-t-vs-car-nk.html).", show_default=False)] = None,
+    sources: Annotated[bool, typer.Option("--sources", help="Draw each source as a node linked to the values it states.")] = False,
+    all_therapies: Annotated[bool, typer.Option("--all", help="Every modality and product, as an overview.")] = False,
+) -> None:
+    """Write a comparison as an interactive graph: one HTML file that opens offline in a browser.
+
+    Shared values sit between the therapies, inherited values hang off dashed edges; hover or click
+    for values, sources and links. Example: kg view car-t car-nk -o car-t-vs-car-nk.html
+    """
+    from kg.view import build_view_graph, render_html, write_view
+
+    graph = build_view_graph(_graph(ctx), therapies, all_therapies=all_therapies, sources=sources)
+    path = out or Path(f"{graph.graph['name']}.html")
+    write_view(path, render_html(graph, graph.graph["title"]))
+    typer.echo(f"Wrote {path}", err=True)
+
+
+ingest_app = typer.Typer(help="Add registry records to the graph.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("ctgov")
+def ingest_ctgov(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Study JSON files, {\"studies\": [...]} pages, JSON Lines files or directories.")],
+) -> None:
+    """Add ClinicalTrials.gov API v2 study records: trials, phases, enrolment, sponsors, conditions,
+    interventions linked to known therapies, countries and results' adverse events. Each record is
+    a named graph; a newer record replaces the older one. Bad records are reported and skipped.
+
+    Example: kg ingest ctgov studies/ --store /data/therapy-kg
+    """
+    from kg import store as stores
+    from kg.ingest import ingest_ctgov as run_ingest
+
+    root = ctx.obj or stores.default_location()
+    with _progress("Reading records") as tick:
+        report = run_ingest(root, paths, progress=tick)
+    typer.echo(
+        f"{len(report.ingested)} ingested, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.problems)} skipped; {report.triples} triples written."
+    )
+    if report.unmatched:
+        top = sorted(report.unmatched.items(), key=lambda item: (-item[1], item[0]))
+        shown = ", ".join(f"{name} ({count})" for name, count in top[:10])
+        more = f" and {len(top) - 10} more" if len(top) > 10 else ""
+        typer.echo(f"Interventions not linked to a known therapy (kept as text): {shown}{more}")
+    for problem in report.problems[:50]:
+        typer.echo(f"skipped {problem.where}: {problem.message}", err=True)
+    if len(report.problems) > 50:
+        typer.echo(f"... and {len(report.problems) - 50} more skipped records", err=True)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A record counter on stderr when it is a terminal; silent otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda count: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} records"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda count: progress.update(task, completed=count) if count % 100 == 0 else None
 
 
 def main() -> None:

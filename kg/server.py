@@ -5,6 +5,7 @@
 - Safe by default: binds 127.0.0.1; SPARQL Update and SERVICE are refused with 403 / 400; each
   query runs in a worker process that is terminated when the timeout passes (pyoxigraph cannot
   cancel a running query, a process can be stopped); results are capped at `max_rows`.
+- `/view?therapies=car-t,car-nk[&sources=1][&all=1]`: the interactive comparison graph of `kg view`.
 - `/` lists therapies and named queries; CORS only when an origin is configured.
 
 Only the standard library serves HTTP: the endpoint is small, and a framework would add start-up
@@ -27,7 +28,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg import results, vocab
-from kg.errors import KgError, QueryError
+from kg.errors import KgError, QueryError, UnknownTherapy
 from kg.query import check_read_only, named_queries
 
 MAX_BODY = 1_000_000
@@ -119,6 +120,19 @@ def _execute(text: str, accept: str, requested: str | None, max_rows: int, defau
     return 200, results.media_type(result, fmt), results.serialize(result, fmt)
 
 
+def _view(therapies: list[str], all_therapies: bool, sources: bool) -> tuple[int, str, bytes]:
+    """Render an interactive comparison graph in a worker: (HTTP status, content type, body)."""
+    from kg.graph import TherapyGraph
+    from kg.view import build_view_graph, render_html
+
+    assert _STORE is not None
+    try:
+        view = build_view_graph(TherapyGraph(_STORE), therapies, all_therapies=all_therapies, sources=sources)
+    except KgError as error:
+        return (404 if isinstance(error, UnknownTherapy) else 400), "text/plain", f"{error}\n".encode()
+    return 200, "text/html", render_html(view).encode()
+
+
 class QueryPool:
     """Worker processes holding the store open; a worker stuck past the timeout is replaced."""
 
@@ -131,10 +145,10 @@ class QueryPool:
     def _start(self) -> Any:
         return self._context.Pool(self.config.workers, initializer=_open_store, initargs=(self.location,))
 
-    def run(self, text: str, accept: str, requested: str | None, default_graphs: list[str],
-            named_graphs: list[str]) -> tuple[int, str, bytes]:
+    def call(self, function: Callable[..., tuple[int, str, bytes]], *args: Any) -> tuple[int, str, bytes]:
+        """Run `function(*args)` in a worker; past the timeout, replace the worker and answer 503."""
         pool = self._pool
-        pending = pool.apply_async(_execute, (text, accept, requested, self.config.max_rows, default_graphs, named_graphs))
+        pending = pool.apply_async(function, args)
         try:
             return pending.get(self.config.timeout)
         except multiprocessing.TimeoutError:
@@ -142,8 +156,12 @@ class QueryPool:
                 if self._pool is pool:
                     pool.terminate()
                     self._pool = self._start()
-            message = f"The query ran longer than {self.config.timeout:g} s and was stopped; narrow it or add LIMIT.\n"
+            message = f"The request ran longer than {self.config.timeout:g} s and was stopped; narrow it.\n"
             return 503, "text/plain", message.encode()
+
+    def run(self, text: str, accept: str, requested: str | None, default_graphs: list[str],
+            named_graphs: list[str]) -> tuple[int, str, bytes]:
+        return self.call(_execute, text, accept, requested, self.config.max_rows, default_graphs, named_graphs)
 
     def close(self) -> None:
         self._pool.terminate()
@@ -161,6 +179,7 @@ def front_page(location: Path) -> bytes:
     therapies = "".join(
         f"<li><b>{esc(t.label)}</b> <code>{esc(t.id)}</code> ({esc(t.level)})</li>" for t in graph.therapies.all()
     )
+    views = '<a href="view?therapies=car-t,car-nk">CAR-T vs CAR-NK</a>, <a href="view?all=1">all therapies</a>'
     queries = []
     for q in named_queries().values():
         link = "sparql?" + urllib.parse.urlencode({"query": q.text, "format": "json"})
@@ -174,6 +193,7 @@ def front_page(location: Path) -> bytes:
 <p>Read-only SPARQL 1.1 Protocol endpoint at <code>/sparql</code> (GET <code>?query=</code>, POST
 <code>application/sparql-query</code> or form <code>query=</code>). Results: JSON, XML, CSV, TSV; CONSTRUCT:
 Turtle, N-Triples, JSON-LD. The default graph is the union of the named graphs; each source is a named graph.</p>
+<p>Interactive comparison graphs: {views} (<code>/view?therapies=A,B</code>).</p>
 <h2>Predeclared prefixes</h2><pre>{prefixes}</pre>
 <h2>Named queries</h2><ul>{''.join(queries)}</ul>
 <h2>Therapies</h2><ul>{therapies}</ul></body></html>"""
@@ -217,6 +237,13 @@ def make_handler(pool: QueryPool, config: ServerConfig, index: bytes) -> type[Ba
                 self._send(200, "text/html", index)
             elif url.path == "/sparql":
                 self._query(params)
+            elif url.path == "/view":
+                names = [n.strip() for v in params.get("therapies", []) for n in v.split(",") if n.strip()]
+
+                def flag(key: str) -> bool:
+                    return (params.get(key) or [""])[-1].lower() in {"1", "true", "yes"}
+
+                self._send(*pool.call(_view, names, flag("all"), flag("sources")))
             else:
                 self._error(404, f"Not found: {url.path}. The endpoint is /sparql.")
 

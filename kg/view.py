@@ -3,24 +3,28 @@
 The graph is built from `kg.compare.compare` (values, evidence, inheritance) and
 `Therapies.lineage` (the modality hierarchy), so it shows exactly what `kg compare` shows: a value
 two or more therapies share is one node linked to each of them; a value only one has hangs off
-that therapy; inherited values hang off dashed edges.
+that therapy; inherited values hang off dashed edges in their own colour.
 
 The page inlines the vis-network build that ships inside the pyvis package, in a small template of
 our own: pyvis' templates still link a CDN and `../node_modules` even in `in_line` mode, and put
 some text into the page unescaped. The data travel as one JSON document in a
 `<script type="application/json">` block (with `<`, `>` and `&` escaped, so no label can close the
 block); the page's script reads it with `JSON.parse` and puts text into the page only through
-`textContent`, and vis-network renders string tooltips as text.
+`textContent`, and vis-network renders string tooltips as text. A Content-Security-Policy admits
+only the page's own scripts, by hash, and no request to anywhere.
 
 Positions are computed here, in time linear in the view's size, and vis-network's physics stays
 off: it took minutes to settle a couple of thousand nodes, and on small views it undid the reading
 of a comparison (each therapy with its own values around it, shared values between them, the
 modality hierarchy above). networkx' force layouts need numpy and grow quadratically; the layout
-here follows the hierarchy instead, so a view of thousands of nodes is drawn in about a second.
+here follows the hierarchy instead (scripts/bench_view.py: a thousand nodes are drawn in about
+1.5 s, ten thousand in about 5 s).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import math
@@ -36,14 +40,14 @@ from typing import Any, NamedTuple
 import networkx as nx
 
 from kg.atomic import write_text
-from kg.compare import Comparison, ComparisonRow, compare
+from kg.compare import ComparisonRow, compare
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
-from kg.therapy import Fact, Source, TherapyRef
+from kg.therapy import Fact, Source, Therapies, TherapyRef
 
-TARGET_PROPERTY = "tkg:targetAntigen"
 LARGE_VIEW = 1000
-"""Above this many nodes, edges are hidden while dragging or zooming, so the canvas keeps up."""
+"""Above this many nodes edges are drawn solid (canvas dashes cost seconds per frame when zoomed out
+over thousands of edges) and hidden while dragging or zooming, so the canvas keeps up."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,14 @@ STYLES: dict[str, Style] = {
 }
 EDGE_STYLES: dict[str, tuple[str, str, bool]] = {
     "stated": ("value stated for the therapy", "#5f6b7a", False),
-    "inherited": ("value inherited from a modality", "#5f6b7a", True),
+    "inherited": ("value inherited from a modality", "#2a9d8f", True),
     "conflict": ("sources disagree", "#c62828", False),
     "is-a": ("is a (modality hierarchy)", "#1f4e79", False),
-    "states": ("source states the value", "#b0b0b0", True),
+    "states": ("source states the value", "#c4c4c4", False),
 }
 
 
+_TARGET_PROPERTY = "tkg:targetAntigen"
 _LABEL_WIDTH = 26
 _LABEL_LINES = 4
 _FONT = 14
@@ -95,25 +100,28 @@ def build_view_graph(
     all_therapies: bool = False,
     sources: bool = False,
 ) -> nx.MultiDiGraph:
-    """The comparison of `names` (with `all_therapies`, of every therapy, names first) as a graph to draw.
+    """The comparison of `names` (with `all_therapies`: of every therapy, names first) as a graph to draw.
 
     Nodes carry `kind` (a key of STYLES), `label`, `title` (tooltip text: value, citations and
     links) and `compared`; edges carry `kind` (a key of EDGE_STYLES), `label` and `title`. The
-    graph's `title` attribute names the view.
+    graph's `title` names the view for people, its `name` (`car-t-vs-car-nk`) for file names.
     """
     therapies = graph.therapies
     names = list(names or [])
     if all_therapies:
         named = {therapies.resolve(name).id for name in names}
-        overview = sorted(therapies.all(), key=lambda r: [h.label.casefold() for h in reversed(therapies.lineage(r))])
-        names += [ref.id for ref in overview if ref.id not in named]
+        by_branch = sorted(therapies.all(), key=lambda r: [h.label.casefold() for h in reversed(therapies.lineage(r))])
+        names += [ref.id for ref in by_branch if ref.id not in named]
     if len(names) < 2:
         raise UsageError("Give at least two therapies to view, e.g. kg view car-t car-nk, or use --all.")
     comparison = compare(graph, names)
-    title = "All therapies" if all_therapies else " vs ".join(ref.label for ref in comparison.therapies)
-    view = nx.MultiDiGraph(title=title)
+    if all_therapies:
+        view = nx.MultiDiGraph(title="All therapies", name="all-therapies")
+    else:
+        title = " vs ".join(ref.label for ref in comparison.therapies)
+        view = nx.MultiDiGraph(title=title, name="-vs-".join(ref.id for ref in comparison.therapies))
     labels = _add_hierarchy(view, therapies, comparison.therapies)
-    cited = therapies.sources() if sources else comparison.sources
+    cited = comparison.sources
     links = [
         _Link(row, ref, fact, row.conflict and len(cell) > 1)
         for row in comparison.rows
@@ -127,19 +135,12 @@ def build_view_graph(
         holders[_add_value(view, link, labels, cited)].append((link.ref, link.fact))
     for node, held in holders.items():
         view.nodes[node]["title"] += "\n\n" + _value_title(held, labels, cited)
-    if sources:
-        for node, held in holders.items():
-            for source_id in sorted({s for _, fact in held for s in fact.sources}):
-                source = f"source:{source_id}"
-                if source not in view:
-                    kind = f" ({cited[source_id].kind})" if source_id in cited else ""
-                    title = f"Source{kind}\n{_cite([source_id], cited)}"
-                    view.add_node(source, kind="source", label=source_id.removeprefix("src:"), title=title, compared=False)
-                view.add_edge(source, node, kind="states", label="states", title=f"{source_id} states: {view.nodes[node]['label']}")
+        if sources:
+            _add_sources(view, node, sorted({s for _, fact in held for s in fact.sources}), cited)
     return view
 
 
-def _add_hierarchy(view: nx.MultiDiGraph, therapies: Any, compared: list[TherapyRef]) -> dict[str, str]:
+def _add_hierarchy(view: nx.MultiDiGraph, therapies: Therapies, compared: list[TherapyRef]) -> dict[str, str]:
     """Nodes for the compared therapies and every modality above them, linked child to direct parent."""
     refs = {holder.id: holder for ref in compared for holder in therapies.lineage(ref)}
     links = nx.DiGraph()
@@ -166,7 +167,7 @@ class _Link(NamedTuple):
     conflict: bool
 
 
-def _stated_once(links: list[_Link], therapies: Any) -> list[_Link]:
+def _stated_once(links: list[_Link], therapies: Therapies) -> list[_Link]:
     """The overview links each value once, from the therapy it is about: an inherited value is left
     to the modality stating it, and evidence a modality gathers from its products to those products."""
     above = {ref.id: {r.id for r in therapies.lineage(ref)[1:]} for ref in {link.ref for link in links}}
@@ -191,12 +192,30 @@ def _add_value(view: nx.MultiDiGraph, link: _Link, labels: dict[str, str], cited
     if node not in view:
         label = f"{row.label}: {fact.label}" if isinstance(fact.value, bool) else fact.label
         view.add_node(node, kind=_kind(row), label=label, title=f"{row.label}: {fact.label}", compared=False)
-    notes = [f"inherited from {labels.get(fact.inherited_from, fact.inherited_from)}"] if fact.inherited_from else []
-    notes += ["sources disagree"] if link.conflict else []
+    notes = [note for note in (_inherited(fact, labels), "sources disagree" if link.conflict else "") if note]
     title = f"{ref.label}\n{row.label}: {fact.label}" + "".join(f"\n({note})" for note in notes)
-    edge_kind = "conflict" if link.conflict else "inherited" if fact.inherited_from else "stated"
-    view.add_edge(f"therapy:{ref.id}", node, kind=edge_kind, label=row.label, title=f"{title}\n\n{_cite(fact.sources, cited)}")
+    kind = "conflict" if link.conflict else "inherited" if fact.inherited_from else "stated"
+    title += "\n\n" + _cite(fact.sources, cited)
+    view.add_edge(f"therapy:{ref.id}", node, kind=kind, label=row.label, title=title)
     return node
+
+
+def _add_sources(view: nx.MultiDiGraph, node: str, source_ids: list[str], cited: dict[str, Source]) -> None:
+    """A node per source (once), linked to the value it states."""
+    for source_id in source_ids:
+        source = f"source:{source_id}"
+        if source not in view:
+            kind = f" ({cited[source_id].kind})" if source_id in cited else ""
+            title = f"Source{kind}\n{_cite([source_id], cited)}"
+            view.add_node(source, kind="source", label=source_id.removeprefix("src:"), title=title, compared=False)
+        title = f"{source_id} states: {view.nodes[node]['label']}"
+        view.add_edge(source, node, kind="states", label="states", title=title)
+
+
+def _inherited(fact: Fact, labels: dict[str, str]) -> str:
+    if not fact.inherited_from:
+        return ""
+    return f"inherited from {labels.get(fact.inherited_from, fact.inherited_from)}"
 
 
 def _kind(row: ComparisonRow) -> str:
@@ -206,7 +225,7 @@ def _kind(row: ComparisonRow) -> str:
         return "observation"
     if prefix in ("approval", "trial"):
         return prefix
-    return "target" if row.property == TARGET_PROPERTY else "value"
+    return "target" if row.property == _TARGET_PROPERTY else "value"
 
 
 def _node_id(row: ComparisonRow, fact: Fact) -> str:
@@ -227,10 +246,8 @@ def _node_id(row: ComparisonRow, fact: Fact) -> str:
 
 def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], cited: dict[str, Source]) -> str:
     """Who has the value (and from where it is inherited), then every source stating it."""
-    lines = []
-    for ref, fact in held:
-        inherited = f" (inherited from {labels.get(fact.inherited_from, fact.inherited_from)})" if fact.inherited_from else ""
-        lines.append(f"• {ref.label}{inherited}")
+    lines = [f"• {ref.label}" + (f" ({_inherited(fact, labels)})" if fact.inherited_from else "")
+             for ref, fact in held]
     source_ids = sorted({s for _, fact in held for s in fact.sources})
     return "\n".join(lines) + "\n\n" + _cite(source_ids, cited)
 
@@ -250,11 +267,13 @@ def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
     """One self-contained page: the network, a legend and a details panel; nothing is fetched."""
     esc = html.escape
     title = title or view_graph.graph.get("title") or "Therapy KG"
+    large = view_graph.number_of_nodes() > LARGE_VIEW
     positions = _layout(view_graph)
     nodes = []
     for node, data in view_graph.nodes(data=True):
         x, y = positions[node]
-        item = {"id": node, "label": _label(data), "title": data["title"], "group": data["kind"], "x": round(x, 1), "y": round(y, 1)}
+        item = {"id": node, "label": _label(data), "title": data["title"], "group": data["kind"]}
+        item.update(x=round(x, 1), y=round(y, 1))
         if data.get("compared"):
             item.update(borderWidth=4, font={"size": _HUB_FONT}, margin=14)
         nodes.append(item)
@@ -268,30 +287,33 @@ def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
                 "to": target,
                 "label": _wrap(data["label"], lines=2),
                 "title": data["title"],
-                "dashes": dashed,
+                "dashes": dashed and not large,
                 "color": {"color": colour, "highlight": _HIGHLIGHT, "hover": _HIGHLIGHT},
                 "width": 2 if data["kind"] in ("is-a", "conflict") else 1,
             }
         )
-    document = {"nodes": nodes, "edges": edges, "options": _options(view_graph.number_of_nodes() > LARGE_VIEW)}
+    document = {"nodes": nodes, "edges": edges, "options": _options(large)}
     counts = f"{len(nodes)} nodes, {len(edges)} edges"
     kinds = {data["kind"] for _, data in view_graph.nodes(data=True)}
     edge_kinds = {data["kind"] for _, _, data in view_graph.edges(data=True)}
+    scripts = [f"\n{_asset('vis-network.min.js')}\n", _PAGE_SCRIPT]
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f'<meta http-equiv="Content-Security-Policy" content="{_policy(scripts)}">\n',
             f"<title>{esc(title)}</title>\n",
             f"<style>\n{_asset('vis-network.css')}\n</style>\n<style>{_PAGE_STYLE}</style>\n</head><body>\n",
             f"<header><h1>{esc(title)}</h1><p>{counts}. Hover or click a node or an edge for its values, ",
             "sources and links; scroll to zoom, drag to move.</p></header>\n",
             f'<main><div id="kg-network" role="img" aria-label="{esc(title)}"></div>\n<aside>\n',
             '<label class="find">Find <input id="kg-find" type="search" placeholder="a label, e.g. CD19"></label>\n',
-            _legend(kinds, edge_kinds),
+            _legend(kinds, edge_kinds, large),
             '<h2>Details</h2><pre id="kg-details">Click a node or an edge to see its values and sources here.</pre>\n',
             "</aside></main>\n",
             f'<script type="application/json" id="kg-view-data">{_script_json(document)}</script>\n',
-            f"<script>\n{_asset('vis-network.min.js')}\n</script>\n<script>{_PAGE_SCRIPT}</script>\n</body></html>\n",
+            *(f"<script>{script}</script>\n" for script in scripts),
+            "</body></html>\n",
         ]
     )
 
@@ -308,6 +330,13 @@ def _asset(name: str) -> str:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("pyvis is not installed; it provides the vis-network script the views inline.")
     return (Path(spec.submodule_search_locations[0]) / "lib" / "vis-9.1.2" / name).read_text(encoding="utf-8")
+
+
+def _policy(scripts: list[str]) -> str:
+    """Content-Security-Policy: only the page's own scripts run (by hash, so neither an injected
+    script nor an inline event handler would), and nothing is loaded from anywhere."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
+    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:"
 
 
 def _script_json(document: Any) -> str:
@@ -376,8 +405,14 @@ def _layout(view: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
         if node not in parent and node not in children[""]:
             local[_common_ancestor(owners.get(node, frozenset()), parent)].append(node)
     kinds = list(STYLES)
+
+    def order(node: str) -> tuple[int, float, int, str]:
+        """A therapy's own nodes before shared ones, nearest first, then by kind and label."""
+        data = view.nodes[node]
+        return len(owners.get(node, ())), distance.get(node, math.inf), kinds.index(data["kind"]), data["label"]
+
     for members in local.values():
-        members.sort(key=lambda n: (len(owners.get(n, ())), distance.get(n, math.inf), kinds.index(view.nodes[n]["kind"]), view.nodes[n]["label"]))
+        members.sort(key=order)
 
     spirals: dict[str, list[tuple[float, float]]] = {}
     offsets: dict[str, tuple[float, float]] = {}
@@ -494,19 +529,16 @@ _SHAPES = {
 }
 
 
-def _legend(kinds: set[str], edge_kinds: set[str]) -> str:
+def _legend(kinds: set[str], edge_kinds: set[str], large: bool) -> str:
     """Legend entries for the node and edge kinds present, drawn as inline SVG from the fixed styles."""
     items = ['<h2>Legend</h2><ul class="legend">']
     for kind, style in STYLES.items():
         if kind in kinds:
-            shape = _SHAPES[style.shape]
-            items.append(
-                f'<li><svg width="18" height="18" viewBox="0 0 18 18" fill="{style.background}" stroke="{style.border}">'
-                f"{shape}</svg>{style.legend}</li>"
-            )
+            svg = f'<svg width="18" height="18" viewBox="0 0 18 18" fill="{style.background}" stroke="{style.border}">'
+            items.append(f"<li>{svg}{_SHAPES[style.shape]}</svg>{style.legend}</li>")
     for kind, (label, colour, dashed) in EDGE_STYLES.items():
         if kind in edge_kinds:
-            dash = ' stroke-dasharray="5 3"' if dashed else ""
+            dash = ' stroke-dasharray="5 3"' if dashed and not large else ""
             items.append(
                 f'<li><svg width="30" height="10" viewBox="0 0 30 10"><line x1="0" y1="5" x2="30" y2="5" '
                 f'stroke="{colour}" stroke-width="2"{dash}/></svg>{label}</li>'
@@ -524,7 +556,8 @@ header h1 { font-size: 1.2rem; margin: 0; }
 header p { margin: .2rem 0 0; color: #57606a; font-size: .85rem; }
 main { flex: 1; display: flex; min-height: 0; }
 #kg-network { flex: 1; min-width: 0; background: #ffffff; }
-aside { width: 22rem; overflow: auto; padding: .5rem 1rem; border-left: 1px solid #d0d7de; background: #f6f8fa; font-size: .85rem; }
+aside { width: 22rem; overflow: auto; padding: .5rem 1rem; border-left: 1px solid #d0d7de; background: #f6f8fa;
+        font-size: .85rem; }
 aside h2 { font-size: .95rem; margin: .8rem 0 .3rem; }
 .find input { width: 100%; margin-top: .2rem; padding: .3rem; }
 .legend { list-style: none; margin: 0; padding: 0; }

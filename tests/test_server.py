@@ -171,3 +171,12 @@ def test_negotiate_rules() -> None:
     assert negotiate("solutions", "text/turtle", None) is None
     assert negotiate("graph", "", "ntriples") == "ntriples"
     assert negotiate("solutions", "", "turtle") is None
+
+
+def test_view_route_serves_the_comparison_graph(endpoint: str) -> None:
+    base = endpoint.removesuffix("sparql")
+    status, headers, body = _http(base + "view?therapies=car-t,car-nk")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"CAR-NK cell therapy" in body and b"<script src=" not in body
+    assert _http(base + "view?therapies=car-t,kymria")[0] == 404
+    assert _http(base + "view?therapies=car-t")[0] == 400

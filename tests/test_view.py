@@ -61,6 +61,7 @@ def products(graph: kg.TherapyGraph) -> nx.MultiDiGraph:
 
 def test_nodes_and_edges_have_kinds_labels_and_tooltips(car_t_vs_car_nk: nx.MultiDiGraph) -> None:
     assert car_t_vs_car_nk.graph["title"] == "CAR-T cell therapy vs CAR-NK cell therapy"
+    assert car_t_vs_car_nk.graph["name"] == "car-t-vs-car-nk"
     for node, data in car_t_vs_car_nk.nodes(data=True):
         assert data["kind"] in STYLES and data["label"] and data["title"], node
     for source, target, data in car_t_vs_car_nk.edges(data=True):
@@ -138,7 +139,7 @@ def test_sources_link_to_the_values_they_back(graph: kg.TherapyGraph, products: 
 
 def test_overview_draws_every_therapy_once(graph: kg.TherapyGraph) -> None:
     view = build_view_graph(graph, None, all_therapies=True)
-    assert view.graph["title"] == "All therapies"
+    assert view.graph["title"] == "All therapies" and view.graph["name"] == "all-therapies"
     for ref in graph.therapies.all():
         assert view.nodes[f"therapy:{ref.id}"]["kind"] == ref.level
     assert {kind for _, _, kind in view.edges(data="kind")} <= {"stated", "conflict", "is-a"}
@@ -169,9 +170,12 @@ def test_page_is_self_contained(car_t_vs_car_nk: nx.MultiDiGraph) -> None:
     tags = _parse(page)
     loading = {"src", "href", "srcset", "action", "formaction", "poster", "data", "background", "xlink:href"}
     assert not [(tag, attrs) for tag, attrs in tags if loading & set(attrs)]
-    assert not {tag for tag, _ in tags} & {"link", "img", "iframe", "object", "embed", "base", "frame", "audio", "video"}
+    embedding = {"link", "img", "iframe", "object", "embed", "base", "frame", "audio", "video"}
+    assert not {tag for tag, _ in tags} & embedding
     assert [tag for tag, _ in tags].count("script") == 3
     assert "@import" not in page and "url(http" not in page and "node_modules" not in page
+    policy = next(attrs["content"] for tag, attrs in tags if attrs.get("http-equiv") == "Content-Security-Policy")
+    assert policy.startswith("default-src 'none'; script-src 'sha256-") and "unsafe" not in policy.split("style-src")[0]
 
 
 def _xss_view() -> nx.MultiDiGraph:
@@ -179,7 +183,8 @@ def _xss_view() -> nx.MultiDiGraph:
     view = nx.MultiDiGraph(title=f"Title {XSS_IMG} {XSS_SCRIPT}")
     view.add_node("therapy:a", kind="modality", label=f"A {XSS_IMG}", title=f"A {XSS_SCRIPT}", compared=True)
     view.add_node("therapy:b", kind="product", label=f"B {XSS_SCRIPT}", title=f"B {XSS_IMG}", compared=True)
-    view.add_node(XSS_IMG, kind="value", label=XSS_IMG, title=f"Sources:\n{XSS_IMG} href=https://doi.org/10.1/x", compared=False)
+    tooltip = f"Sources:\n{XSS_IMG} href=https://doi.org/10.1/x"
+    view.add_node(XSS_IMG, kind="value", label=XSS_IMG, title=tooltip, compared=False)
     view.add_edge("therapy:a", XSS_IMG, kind="stated", label=XSS_SCRIPT, title=XSS_IMG)
     view.add_edge("therapy:b", XSS_IMG, kind="inherited", label=XSS_IMG, title=XSS_SCRIPT)
     view.add_edge("therapy:b", "therapy:a", kind="is-a", label="is a", title="B is a A")
@@ -313,6 +318,10 @@ def test_tooltip_and_details_show_citations(
     visit.page.mouse.down()
     visit.page.mouse.up()
     assert citation in visit.page.locator("#kg-details").inner_text()
+    visit.page.locator("#kg-find").fill("autologous")
+    visit.page.locator("#kg-find").press("Enter")
+    assert visit.page.locator("#kg-details").inner_text().startswith("cell source: autologous")
+    assert visit.page.evaluate("kgView.network.getSelectedNodes()") == ["value:tkg:cellSource=tkg:Autologous"]
     assert visit.blocked == [] and visit.errors == []
 
 
@@ -338,3 +347,16 @@ def test_injected_markup_shows_as_text_and_runs_nothing(browser: Any, tmp_path: 
         3,
     ]
     assert visit.blocked == [] and visit.errors == [] and visit.dialogs == []
+
+
+def test_policy_stops_markup_slipped_into_the_page(browser: Any, tmp_path: Path) -> None:
+    """Defence in depth: were escaping ever bypassed, the page's policy runs no foreign script and loads nothing."""
+    page = render_html(_xss_view())
+    tampered = page.replace("<main>", '<main><script>window.__xss = 3</script><img src="https://example.org/x.png"'
+                            ' onerror="window.__xss = 4">', 1)
+    path = tmp_path / "tampered.html"
+    path.write_text(tampered, encoding="utf-8")
+    visit = Visit(browser, path)
+    assert visit.page.evaluate("window.__xss === undefined")
+    assert visit.page.evaluate("kgView.nodes.length") == 3
+    assert all("Content Security Policy" in error for error in visit.errors) and len(visit.errors) >= 2
