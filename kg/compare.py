@@ -96,6 +96,9 @@ def compare(
         if g["evidenceClass"]:
             kind = _KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
             rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, evidence, therapies.value_order)
+            if kind == "trial":
+                counts = [therapies.registered_trials(ref) for ref in refs]
+                rows.append(_registered_row(g["groupKey"], g["groupLabel"], counts))
 
     order = list(dict.fromkeys(keys))
     rows.sort(key=lambda r: order.index(r.group))  # stable: keeps property order, then evidence rows
@@ -178,6 +181,22 @@ def _evidence_cell(
     event, grade = str(item.first("adverseEvent")), str(item.first("gradeThreshold"))
     sort_key = (_label(item, "adverseEvent"), value_order.get(grade, 0))
     return f"{event}:{grade}", f"observed {evidence_label(item)}", sort_key, Fact(value, text, sources)
+
+
+REGISTRY_SOURCE = "src:clinicaltrials-gov"
+
+
+def _registered_row(group: str, group_label: str, counts: list[list[tuple[str, int]]]) -> ComparisonRow:
+    """Counts of trials known from ingested ClinicalTrials.gov records, by phase (a trial with
+    two phases counts in both), cited to the registry."""
+    cells = []
+    for by_phase in counts:
+        if not by_phase:
+            cells.append([])
+            continue
+        text = " · ".join(f"{phase}: {n}" for phase, n in by_phase)
+        cells.append([Fact(dict(by_phase), text, [REGISTRY_SOURCE])])
+    return ComparisonRow("trial:registered", "registered trials by phase (ClinicalTrials.gov)", group, group_label, cells)
 
 
 def _first_per_product(cell: list[Fact]) -> list[Fact]:

@@ -49,12 +49,14 @@ def input_files(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) 
     return files
 
 
-def fingerprint(files: list[InputFile]) -> str:
-    """Hash of everything a build depends on: file contents, shapes, and the store library version."""
+def fingerprint(files: list[InputFile], extra: bytes = b"") -> str:
+    """Hash of everything a build depends on: file contents, shapes, the store library version,
+    and `extra` (the manifest of ingested registry records)."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}|{ox.__version__}".encode())
     for path in [SHAPES_FILE, *(f.path for f in files)]:
         digest.update(f"|{path.name}|".encode())
         digest.update(path.read_bytes())
+    digest.update(b"|ingested|" + extra)
     return digest.hexdigest()[:16]
 
 

@@ -3,8 +3,9 @@
 Layout under the store root (default: the user's cache directory):
 
     CURRENT              name of the build in use, replaced atomically (write, then rename)
-    <fingerprint>/       one finished pyoxigraph store per build
+    <fingerprint>/       one finished pyoxigraph store per build (the current one and the one before)
     .tmp-<fingerprint>-<pid>/   a build in progress; never read
+    ingested/            registry records added by `kg ingest` (see kg/ingest.py)
 
 A build writes a fresh directory and only then points CURRENT at it, so a failed or interrupted
 build leaves the previous store untouched, and readers open builds read-only.
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import sources, validate
+from kg import ingest, sources, validate
+from kg.atomic import write_text
 from kg.errors import BuildError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE
 
@@ -69,7 +71,7 @@ def build(
     """Parse, validate and load ontology + data into a new store; skip if the current one is up to date."""
     root = root or default_location()
     files = sources.input_files(data_dir, ontology_file)
-    fingerprint = sources.fingerprint(files)
+    fingerprint = sources.fingerprint(files, ingest.fingerprint_part(root))
     existing = current_build(root)
     if existing is not None and existing.name == fingerprint and not force:
         return BuildResult(existing, fingerprint, 0, len(files), rebuilt=False)
@@ -90,7 +92,11 @@ def build(
     try:
         store = ox.Store(str(tmp))
         store.bulk_extend(quads)
+        records = ingest.records_file(root)
+        if records is not None:
+            store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
         store.flush()
+        total = len(store) if records is not None else len(quads)
         del store
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -99,7 +105,7 @@ def build(
     previous = current_build(root)
     _point_current(root, fingerprint)
     _remove_other_builds(root, keep={fingerprint, previous.name if previous else fingerprint})
-    return BuildResult(final, fingerprint, len(quads), len(files), rebuilt=True)
+    return BuildResult(final, fingerprint, total, len(files), rebuilt=True)
 
 
 def validate_inputs(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> list[validate.Finding]:
@@ -110,8 +116,9 @@ def validate_inputs(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FI
 
 def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> bool:
     """Whether the store matches the ontology and data on disk (cheap: hashes files, parses nothing)."""
-    existing = current_build(root or default_location())
-    fingerprint = sources.fingerprint(sources.input_files(data_dir, ontology_file))
+    root = root or default_location()
+    existing = current_build(root)
+    fingerprint = sources.fingerprint(sources.input_files(data_dir, ontology_file), ingest.fingerprint_part(root))
     return existing is not None and existing.name == fingerprint
 
 
@@ -122,9 +129,7 @@ def open_store(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_
 
 
 def _point_current(root: Path, name: str) -> None:
-    tmp = root / f".{_CURRENT}.{os.getpid()}"
-    tmp.write_text(name + "\n")
-    os.replace(tmp, root / _CURRENT)
+    write_text(root / _CURRENT, name + "\n")
 
 
 def _remove_other_builds(root: Path, keep: set[str]) -> None:

@@ -158,6 +158,10 @@ class Therapies:
             self._index = dict(index)
         return self._index
 
+    def unique_names(self) -> dict[str, str]:
+        """Normalised name -> therapy IRI, for names that identify exactly one therapy."""
+        return {key: next(iter(refs)).iri for key, refs in self._name_index().items() if len(refs) == 1}
+
     def all(self, level: str | None = None) -> list[TherapyRef]:
         """Every therapy, optionally only modalities or only products, sorted by label."""
         refs = {ref for refs in self._name_index().values() for ref in refs}
@@ -256,6 +260,11 @@ class Therapies:
             )
         order = list(_EVIDENCE_KINDS.values())
         return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or ""), e.label))
+
+    def registered_trials(self, ref: TherapyRef) -> list[tuple[str, int]]:
+        """Trials of the therapy and its products known from ingested registry records, by phase."""
+        rows = self.graph.select_named("registered-trials", {"therapy": iri(ref.iri)})
+        return [(row["phase"], int(row["trials"])) for row in rows]
 
     def sources(self) -> dict[str, Source]:
         """Every source in the graph by compact id (`src:liu-2020-nejm`)."""

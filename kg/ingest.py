@@ -1,0 +1,134 @@
+"""Registry records added to the graph by `kg ingest`: where they are kept and how they are replaced.
+
+Ingested records live beside the store, in `<store root>/ingested/`:
+
+    records.nq       every ingested record as N-Quads, one named graph per record
+    MANIFEST.json    {nct_id: last_update} for every record in records.nq
+
+Both are rewritten atomically (write, then rename): a newer version of a record replaces its
+graph, an older or identical one is skipped, so ingesting the same files twice changes nothing.
+The store is then rebuilt from the curated data plus `records.nq` in one bulk load. The curated
+data are validated with SHACL on every build; registry records are checked record by record
+while they are read (see `kg.ctgov`), because SHACL over millions of triples would take minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.atomic import replacing, write_text
+
+RECORDS = "records.nq"
+MANIFEST = "MANIFEST.json"
+
+
+def ingested_dir(store_root: Path) -> Path:
+    return store_root / "ingested"
+
+
+def manifest(store_root: Path) -> dict[str, str]:
+    """NCT id -> last update date of every ingested record."""
+    path = ingested_dir(store_root) / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def records_file(store_root: Path) -> Path | None:
+    path = ingested_dir(store_root) / RECORDS
+    return path if path.exists() else None
+
+
+def fingerprint_part(store_root: Path) -> bytes:
+    """What the store fingerprint needs to know about ingested records: the manifest's bytes."""
+    path = ingested_dir(store_root) / MANIFEST
+    return path.read_bytes() if path.exists() else b""
+
+
+@dataclass
+class IngestReport:
+    """What one `kg ingest` run did."""
+
+    ingested: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[object] = field(default_factory=list)
+    unmatched: dict[str, int] = field(default_factory=dict)
+    triples: int = 0
+
+
+def _newer(candidate: str, current: str | None) -> bool:
+    """Registry dates are ISO strings (YYYY-MM-DD or YYYY-MM), so string order is date order."""
+    return current is None or candidate > current
+
+
+def store_records(store_root: Path, records: Iterable[object], *, progress: Callable[[int], None] | None = None) -> IngestReport:
+    """Merge good records into records.nq (replacing older versions) and report on all of them.
+
+    `records` yields `kg.ctgov.TrialRecord` or `kg.ctgov.Problem` objects.
+    """
+    from kg.ctgov import Problem
+
+    known = manifest(store_root)
+    report = IngestReport()
+    fresh: dict[str, object] = {}
+    for count, record in enumerate(records, start=1):
+        if progress:
+            progress(count)
+        if isinstance(record, Problem):
+            report.problems.append(record)
+            continue
+        for name in record.unmatched:
+            report.unmatched[name] = report.unmatched.get(name, 0) + 1
+        previous = fresh.get(record.nct_id)
+        baseline = previous.last_update if previous is not None else known.get(record.nct_id)
+        if not _newer(record.last_update, baseline):
+            if previous is None:
+                report.unchanged.append(record.nct_id)
+            continue
+        fresh[record.nct_id] = record
+    if not fresh:
+        return report
+
+    directory = ingested_dir(store_root)
+    directory.mkdir(parents=True, exist_ok=True)
+    replaced = {ox.NamedNode(r.graph) for nct, r in fresh.items() if nct in known}
+    old = records_file(store_root)
+    with replacing(directory / RECORDS, "wb") as out:
+        if old is not None:
+            kept = (q for q in ox.parse(path=str(old), format=ox.RdfFormat.N_QUADS) if q.graph_name not in replaced)
+            ox.serialize(kept, out, format=ox.RdfFormat.N_QUADS)
+        for record in fresh.values():
+            ox.serialize(record.quads, out, format=ox.RdfFormat.N_QUADS)
+            report.triples += len(record.quads)
+    for nct, record in fresh.items():
+        (report.updated if nct in known else report.ingested).append(nct)
+        known[nct] = record.last_update
+    write_text(directory / MANIFEST, json.dumps(dict(sorted(known.items())), indent=0))
+    return report
+
+
+def ingest_ctgov(store_root: Path, paths: list[Path], *, progress: Callable[[int], None] | None = None) -> IngestReport:
+    """Read ClinicalTrials.gov API v2 records, merge them into the ingested set, rebuild the store.
+
+    Interventions are linked to therapies by the names the graph knows, so the graph is opened
+    (and built if needed) first.
+    """
+    from kg import ctgov, store
+    from kg.graph import TherapyGraph
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        from kg.errors import UsageError
+
+        raise UsageError(f"No such file or directory: {', '.join(missing)}")
+    built = store.build(store_root)
+    graph = TherapyGraph(ox.Store.read_only(str(built.location)), built.location)
+    matcher = ctgov.InterventionMatcher.from_graph(graph)
+    del graph
+    report = store_records(store_root, ctgov.records(paths, matcher), progress=progress)
+    store.build(store_root)
+    return report

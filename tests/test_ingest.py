@@ -1,0 +1,159 @@
+"""`kg ingest ctgov`: records land as named graphs, newer ones replace older, bad ones are skipped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import kg
+from kg import ingest
+from kg.cli import app
+from kg.compare import compare
+from kg.ctgov import Problem
+
+FIXTURES = Path(__file__).parent / "data" / "ctgov"
+GOOD = [FIXTURES / "NCT02435849.json", FIXTURES / "NCT03056339.json", FIXTURES / "page.json", FIXTURES / "studies.jsonl"]
+
+
+@pytest.fixture()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "store"
+    monkeypatch.setenv("THERAPY_KG_STORE", str(root))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    return root
+
+
+def _graph_triples(graph: kg.TherapyGraph, nct: str) -> int:
+    rows = graph.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH src:ctgov-{nct} {{ ?s ?p ?o }} }}")
+    return rows[0]["n"]
+
+
+def test_records_become_named_graphs_with_provenance(store: Path) -> None:
+    report = ingest.ingest_ctgov(store, GOOD)
+    assert len(report.ingested) == 6 and not report.problems and not report.updated
+    graph = kg.open_graph(store)
+    [source] = graph.select("""
+        SELECT ?url ?modified ?registry WHERE { GRAPH src:ctgov-NCT02435849 {
+          src:ctgov-NCT02435849 a tkg:IngestedRecord ; tkg:url ?url ; dcterms:modified ?modified ;
+                                dcterms:isPartOf ?registry } }""")
+    assert source["url"] == "https://clinicaltrials.gov/study/NCT02435849"
+    assert source["registry"].endswith("/source/clinicaltrials-gov")
+    linked = graph.select("SELECT ?t WHERE { GRAPH src:ctgov-NCT02435849 { tkgr:NCT02435849 tkg:evaluates ?t } }")
+    assert [r["t"].rsplit("/", 1)[1] for r in linked] == ["tisagenlecleucel"]
+
+
+def test_curated_and_registry_facts_about_one_trial_meet(store: Path) -> None:
+    ingest.ingest_ctgov(store, GOOD)
+    graph = kg.open_graph(store)
+    sources = {r["g"].rsplit("/", 1)[1] for r in graph.select(
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { tkgr:NCT03056339 a tkg:ClinicalTrial } }")}
+    assert {"liu-2020-nejm", "ctgov-NCT03056339"} <= sources
+    trials = graph.describe("mda-cd19-car-nk").of_kind("trial")
+    assert "NCT03056339" in [t.first("nctId") for t in trials], "curated trials stay listed after ingest"
+
+
+def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -> None:
+    ingest.ingest_ctgov(store, GOOD)
+    graph = kg.open_graph(store)
+    row = next(r for r in compare(graph, ["car-t", "car-nk"]).rows if r.property == "trial:registered")
+    car_t, car_nk = ([f.value for f in cell] for cell in row.cells)
+    assert car_t and car_nk
+    assert all(f.sources == ["src:clinicaltrials-gov"] for cell in row.cells for f in cell)
+    from kg.query import named
+
+    counts = graph.select(named("trials-by-modality-and-phase").text)
+    assert any(r["modality"] == "CAR-NK cell therapy" for r in counts)
+
+
+def test_ingesting_again_changes_nothing(store: Path) -> None:
+    ingest.ingest_ctgov(store, GOOD)
+    before = ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text())
+    report = ingest.ingest_ctgov(store, GOOD)
+    assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 6)
+    assert ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text()) == before
+
+
+def test_newer_record_replaces_the_older_one(store: Path) -> None:
+    ingest.ingest_ctgov(store, GOOD)
+    old_count = _graph_triples(kg.open_graph(store), "NCT02435849")
+    report = ingest.ingest_ctgov(store, [FIXTURES / "updated"])
+    assert report.updated == ["NCT02435849"]
+    manifest = json.loads((store / "ingested" / "MANIFEST.json").read_text())
+    newer = json.loads((FIXTURES / "updated" / "NCT02435849.json").read_text())
+    assert manifest["NCT02435849"] == newer["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
+    graph = kg.open_graph(store)
+    modified = graph.select("SELECT ?m WHERE { GRAPH src:ctgov-NCT02435849 { src:ctgov-NCT02435849 dcterms:modified ?m } }")
+    assert len(modified) == 1, "the old version's graph is gone, not merged"
+    assert _graph_triples(graph, "NCT02435849") > 0 and old_count > 0
+    older_again = ingest.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
+    assert older_again.unchanged == ["NCT02435849"]
+
+
+def test_bad_records_are_skipped_and_good_ones_still_land(store: Path) -> None:
+    report = ingest.ingest_ctgov(store, [FIXTURES / "invalid", FIXTURES / "NCT03056339.json"])
+    assert report.ingested == ["NCT03056339"] or set(report.ingested) >= {"NCT03056339"}
+    wheres = [p.where for p in report.problems]
+    assert any(w.endswith("broken.json") for w in wheres)
+    assert any(w.endswith("mixed.ndjson:4") for w in wheres)
+    manifest = json.loads((store / "ingested" / "MANIFEST.json").read_text())
+    assert "NCT00000123" not in manifest and all(len(k) == 11 for k in manifest)
+
+
+def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) -> None:
+    ingest.ingest_ctgov(store, GOOD)
+    before = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
+
+    class Boom(Exception):
+        pass
+
+    class Record:
+        nct_id, last_update, graph, unmatched = "NCT02435849", "2999-01-01", "urn:x", []
+
+        @property
+        def quads(self):
+            raise Boom
+
+    with pytest.raises(Boom):
+        ingest.store_records(store, [Record()])
+    after = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
+    assert after == before
+    assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
+
+
+def test_problem_objects_pass_through(store: Path) -> None:
+    report = ingest.store_records(store, [Problem("x.json", "broken")])
+    assert report.problems == [Problem("x.json", "broken")] and report.triples == 0
+    assert not (store / "ingested" / "records.nq").exists()
+
+
+def test_cli_summary_and_exit_codes(store: Path) -> None:
+    runner = CliRunner()
+    good = runner.invoke(app, ["ingest", "ctgov", *map(str, GOOD)])
+    assert good.exit_code == 0, good.output
+    assert "6 ingested, 0 updated, 0 unchanged, 0 skipped" in good.stdout
+    assert "not linked to a known therapy" in good.stdout and "Placebo" in good.stdout
+    bad = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "invalid")])
+    assert bad.exit_code == 1 and "skipped" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "no-such-dir")])
+    assert missing.exit_code == 2 and "No such file" in missing.output
+
+
+def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(store: Path, tmp_path: Path) -> None:
+    from kg import store as stores
+    from kg.resources import DATA_DIR
+
+    ingest.ingest_ctgov(store, GOOD)
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    (data / "catalogue" / "modalities.ttl").open("a").write("\n# edited\n")
+    result = stores.build(store, data_dir=data)
+    assert result.rebuilt
+    import pyoxigraph as ox
+
+    graph = kg.TherapyGraph(ox.Store.read_only(str(result.location)))
+    assert _graph_triples(graph, "NCT02435849") > 0
