@@ -19,39 +19,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 
 def baseline(therapies: list[str]) -> None:
     """Parse every input file with rdflib and compare through rdflib's SPARQL engine."""
-    import rdflib
-    from rdflib.plugins.sparql import prepareQuery
+    from rdflib_baseline import RdflibGraph, load_dataset
 
-    from kg import report, vocab
+    from kg import report
     from kg.compare import compare
-    from kg.graph import IRI, TherapyGraph
     from kg.render import dumps
-    from kg.sources import input_files
 
-    dataset = rdflib.Dataset(default_union=True)
-    for file in input_files():
-        dataset.graph(rdflib.URIRef(file.graph)).parse(file.path, format="turtle")
-
-    class RdflibGraph(TherapyGraph):
-        def select(self, sparql: str, bindings: Any = None) -> list[dict[str, Any]]:
-            query = prepareQuery(sparql, initNs=vocab.PREFIXES)
-            init = {k: rdflib.URIRef(v.value) for k, v in (bindings or {}).items()}
-            result = dataset.query(query, initBindings=init)
-            return [{str(var): _python(row[var]) for var in result.vars} for row in result]
-
-    def _python(term: Any) -> Any:
-        if term is None:
-            return None
-        if isinstance(term, rdflib.URIRef):
-            return IRI(str(term))
-        return term.toPython() if isinstance(term, rdflib.Literal) else str(term)
-
-    comparison = compare(RdflibGraph(store=None), therapies)  # type: ignore[arg-type]
+    comparison = compare(RdflibGraph(load_dataset()), therapies)
     sys.stdout.write(dumps(report.to_json(comparison)))
 
 
