@@ -368,6 +368,7 @@ def _describe_source(out: _Quads, nct: str, title: str, modified: ox.Literal) ->
 def _describe_trial(out: _Quads, trial: ox.NamedNode, protocol: _Field, nct: str, title: str) -> None:
     ident, status, design = protocol["identificationModule"], protocol["statusModule"], protocol["designModule"]
     out.add(trial, "rdf:type", _iri("tkg:ClinicalTrial"))
+    out.add(trial, "tkg:registryRecord", out.graph)
     out.add(trial, "rdfs:label", title)
     out.add(trial, "tkg:nctId", nct)
     out.add(trial, "tkg:officialTitle", ident["officialTitle"].text())

@@ -143,9 +143,18 @@ class Therapies:
         return self.graph.select_named("comparable-properties")
 
     @cached_property
+    def _controlled_values(self) -> list[dict[str, Any]]:
+        return self.graph.select_named("value-order")
+
+    @cached_property
     def value_order(self) -> dict[str, int]:
         """Display order of controlled values (grades, outcome measures, risk levels), by short id."""
-        return {short_id(r["value"]): int(r["order"]) for r in self.graph.select_named("value-order")}
+        return {short_id(r["value"]): int(r["order"]) for r in self._controlled_values}
+
+    @cached_property
+    def value_labels(self) -> dict[str, str]:
+        """Labels of controlled values, by IRI."""
+        return {r["value"]: r["label"] for r in self._controlled_values}
 
     def _name_index(self) -> dict[str, set[TherapyRef]]:
         if self._index is None:
@@ -262,9 +271,13 @@ class Therapies:
         return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or ""), e.label))
 
     def registered_trials(self, ref: TherapyRef) -> list[tuple[str, int]]:
-        """Trials of the therapy and its products known from ingested registry records, by phase."""
+        """Trials of the therapy and everything below it known from ingested registry records,
+        counted by phase, in phase order."""
         rows = self.graph.select_named("registered-trials", {"therapy": iri(ref.iri)})
-        return [(row["phase"], int(row["trials"])) for row in rows]
+        labels = self.value_labels
+        counts = [(self.value_order.get(short_id(r["phase"]), 99) if r["phase"] else 99,
+                   labels.get(r["phase"], "phase not given"), int(r["trials"])) for r in rows]
+        return [(label, count) for _, label, count in sorted(counts)]
 
     def sources(self) -> dict[str, Source]:
         """Every source in the graph by compact id (`src:liu-2020-nejm`)."""
