@@ -60,6 +60,16 @@ class IngestReport:
     triples: int = 0
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A record to write, held as N-Quads bytes: a tenth of the memory of its Quad objects."""
+
+    last_update: str
+    graph: str
+    nquads: bytes
+    triples: int
+
+
 def _newer(candidate: str, current: str | None) -> bool:
     """Registry dates are ISO strings (YYYY-MM-DD or YYYY-MM), so string order is date order."""
     return current is None or candidate > current
@@ -74,7 +84,7 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
 
     known = manifest(store_root)
     report = IngestReport()
-    fresh: dict[str, object] = {}
+    fresh: dict[str, _Pending] = {}
     for count, record in enumerate(records, start=1):
         if progress:
             progress(count)
@@ -89,7 +99,8 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
             if previous is None:
                 report.unchanged.append(record.nct_id)
             continue
-        fresh[record.nct_id] = record
+        nquads = ox.serialize(record.quads, format=ox.RdfFormat.N_QUADS) or b""
+        fresh[record.nct_id] = _Pending(record.last_update, record.graph, nquads, len(record.quads))
     if not fresh:
         return report
 
@@ -101,12 +112,12 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
         if old is not None:
             kept = (q for q in ox.parse(path=str(old), format=ox.RdfFormat.N_QUADS) if q.graph_name not in replaced)
             ox.serialize(kept, out, format=ox.RdfFormat.N_QUADS)
-        for record in fresh.values():
-            ox.serialize(record.quads, out, format=ox.RdfFormat.N_QUADS)
-            report.triples += len(record.quads)
-    for nct, record in fresh.items():
+        for pending in fresh.values():
+            out.write(pending.nquads)
+            report.triples += pending.triples
+    for nct, pending in fresh.items():
         (report.updated if nct in known else report.ingested).append(nct)
-        known[nct] = record.last_update
+        known[nct] = pending.last_update
     write_text(directory / MANIFEST, json.dumps(dict(sorted(known.items())), indent=0))
     return report
 
