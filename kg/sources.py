@@ -17,7 +17,7 @@ from kg import vocab
 from kg.errors import BuildError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE, SHAPES_FILE
 
-FORMAT_VERSION = "1"  # bump when the way files become graphs changes, to force a rebuild
+FORMAT_VERSION = "2"  # bump when the way files become graphs changes, to force a rebuild
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ def build(
         records = ingest.records_file(root)
         if records is not None:
             store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
+            store.bulk_extend(ingest.summary_quads(store))
         store.flush()
         total = len(store) if records is not None else len(quads)
         del store
