@@ -16,7 +16,7 @@ from typing import Any
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
 from kg.render import evidence_label, proportion
-from kg.therapy import Evidence, Fact, Source, TherapyRef
+from kg.therapy import EVIDENCE_KINDS, Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
 
 
@@ -94,7 +94,7 @@ def compare(
         )
     for g in groups:
         if g["evidenceClass"]:
-            kind = _KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
+            kind = EVIDENCE_KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
             rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, evidence, therapies.value_order)
             if kind == "trial":
                 counts = [therapies.registered_trials(ref) for ref in refs]
@@ -111,13 +111,6 @@ def compare(
     all_sources = therapies.sources()
     return Comparison(refs, rows, {s: all_sources[s] for s in cited if s in all_sources})
 
-
-_KINDS = {
-    "Approval": "approval",
-    "ClinicalTrial": "trial",
-    "TrialOutcome": "outcome",
-    "AdverseEventObservation": "adverse-event",
-}
 
 
 def _evidence_rows(

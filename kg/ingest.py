@@ -45,11 +45,11 @@ def records_file(store_root: Path) -> Path | None:
 
 
 SUMMARY_GRAPH = vocab.GRAPH + "registry-summary"
-_TRIALS = f"""
-SELECT ?trial ?subject ?phase WHERE {{
+_TRIALS = """
+SELECT ?trial ?subject ?phase WHERE {
   ?trial tkg:registryRecord ?record ; tkg:evaluates ?subject .
-  OPTIONAL {{ ?trial tkg:trialPhase ?phase }}
-}}"""
+  OPTIONAL { ?trial tkg:trialPhase ?phase }
+}"""
 _HIERARCHY = f"""
 SELECT ?child ?parent WHERE {{ GRAPH <{vocab.CATALOGUE_GRAPH}> {{ ?child tkg:modality|skos:broader ?parent }} }}"""
 

@@ -45,7 +45,8 @@ def dumps(document: Any) -> str:
     return json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
 
 
-def _fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:
+def fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:
+    """A value with its inheritance and cited sources, as both JSON outputs show it."""
     return {
         "value": fact.value,
         "label": fact.label,
@@ -67,7 +68,7 @@ def description_json(description: Description) -> dict[str, Any]:
                 "property": row.property,
                 "label": row.label,
                 "group": row.group,
-                "values": [_fact_json(f, sources) for f in row.facts],
+                "values": [fact_json(f, sources) for f in row.facts],
             }
             for row in description.properties
         ],
@@ -77,7 +78,7 @@ def description_json(description: Description) -> dict[str, Any]:
             {
                 "id": item.id,
                 "label": evidence_label(item),
-                "fields": {name: [_fact_json(f, sources) for f in facts] for name, facts in item.fields.items()},
+                "fields": {name: [fact_json(f, sources) for f in facts] for name, facts in item.fields.items()},
             }
             for item in description.of_kind(kind)
         ]

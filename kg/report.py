@@ -14,7 +14,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from kg.compare import Comparison, ComparisonRow
-from kg.render import Citations, to_jsonable
+from kg.render import Citations, fact_json, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,20 +38,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
                     "group": row.group,
                     "differs": row.differs,
                     "conflict": row.conflict,
-                    "cells": [
-                        [
-                            {
-                                "value": fact.value,
-                                "label": fact.label,
-                                "inherited_from": fact.inherited_from,
-                                "sources": [
-                                    {"id": s, "citation": sources[s].citation if s in sources else s}
-                                    for s in fact.sources
-                                ],
-                            }
-                            for fact in cell
-                        ]
-                        for cell in row.cells
+                    "cells": [[fact_json(fact, sources) for fact in cell] for cell in row.cells
                     ],
                 }
                 for row in comparison.rows

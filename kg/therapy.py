@@ -114,7 +114,7 @@ class Description:
         return [item for item in self.evidence if item.kind == kind]
 
 
-_EVIDENCE_KINDS = {
+EVIDENCE_KINDS = {  # evidence class local name -> kind
     "Approval": "approval",
     "ClinicalTrial": "trial",
     "TrialOutcome": "outcome",
@@ -261,13 +261,13 @@ class Therapies:
             items.append(
                 Evidence(
                     id=short_id(node_iri),
-                    kind=_EVIDENCE_KINDS[node["class"].rsplit("#", 1)[-1]],
+                    kind=EVIDENCE_KINDS[node["class"].rsplit("#", 1)[-1]],
                     label=str(label[0].value) if label else short_id(node_iri),
                     fields=fields,
                     field_labels=node["labels"],
                 )
             )
-        order = list(_EVIDENCE_KINDS.values())
+        order = list(EVIDENCE_KINDS.values())
         return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or ""), e.label))
 
     def registered_trials(self, ref: TherapyRef) -> list[tuple[str, int]]:
