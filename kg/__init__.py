@@ -40,10 +40,9 @@ def build(store: str | Path | None = None, *, force: bool = False) -> BuildResul
 
 def open_graph(store: str | Path | None = None) -> TherapyGraph:
     """Open the graph read-only, building or rebuilding it first if needed."""
-    import pyoxigraph as ox
+    from kg import store as stores
 
-    result = build(store)
-    return TherapyGraph(ox.Store.read_only(str(result.location)), result.location)
+    return TherapyGraph(*stores.open_store(Path(store) if store else None))
 
 
 def validate() -> list:

@@ -93,6 +93,21 @@ def _graph(ctx: typer.Context) -> Any:
     return kg.open_graph(root)
 
 
+EndpointOption = Annotated[
+    Optional[str],
+    typer.Option("--endpoint", help="Run against this SPARQL 1.1 endpoint instead of the local store.", show_default=False),
+]
+
+
+def _source(ctx: typer.Context, endpoint: Optional[str]) -> Any:
+    """The local graph, or a graph over a remote SPARQL endpoint."""
+    if endpoint:
+        from kg.remote import remote_graph
+
+        return remote_graph(endpoint)
+    return _graph(ctx)
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -189,6 +204,7 @@ def show(
     therapy: Annotated[str, typer.Argument(help="Therapy id or any of its names, e.g. car-nk, Kymriah, CTL019.")],
     output: FormatOption = Format.table,
     sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Everything known about one therapy: properties (inherited values marked), approvals, trials,
     adverse-event observations, each with its sources.
@@ -197,7 +213,7 @@ def show(
     """
     from kg import render
 
-    description = _graph(ctx).describe(therapy)
+    description = _source(ctx, endpoint).describe(therapy)
     if output is Format.json:
         typer.echo(render.dumps(render.description_json(description)))
     else:
@@ -213,6 +229,7 @@ def compare(
     sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Compare therapies side by side; every value with its sources, differing rows highlighted.
 
@@ -222,7 +239,7 @@ def compare(
     from kg import report
     from kg.compare import compare as run_compare
 
-    comparison = run_compare(_graph(ctx), therapies, group=group, only_differences=only_differences)
+    comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences)
     if output is CompareFormat.table and out is None:
         report.print_table(comparison, _console(), sources=sources)
         return
@@ -260,21 +277,6 @@ class QueryFormat(str, Enum):
     jsonld = "jsonld"
 
 
-EndpointOption = Annotated[
-    Optional[str],
-    typer.Option("--endpoint", help="Run against this SPARQL 1.1 endpoint instead of the local store.", show_default=False),
-]
-
-
-def _source(ctx: typer.Context, endpoint: Optional[str]) -> Any:
-    """The local graph, or a graph over a remote SPARQL endpoint."""
-    if endpoint:
-        from kg.remote import remote_graph
-
-        return remote_graph(endpoint)
-    return _graph(ctx)
-
-
 @app.command()
 def query(
     ctx: typer.Context,
@@ -287,8 +289,9 @@ def query(
 ) -> None:
     """Run a read-only SPARQL query: inline, from a file or by name, with parameters bound as values.
 
-    The project prefixes are predeclared (kg prefixes) and the default graph is the union of the
-    named graphs; GRAPH ?source { ... } names the source of each fact.
+    The project prefixes are predeclared (kg prefixes), relative IRIs resolve against
+    https://w3id.org/therapy-kg/resource/, and the default graph is the merge of the named graphs
+    (each triple once); GRAPH ?source { ... } names the source of each fact.
     Example: kg query --named fact-sources --param therapy=car-nk --format csv
     """
     from kg import query as queries
@@ -388,8 +391,9 @@ def push(
     ctx: typer.Context,
     endpoint: Annotated[str, typer.Option("--endpoint", help="Server base URL or its Graph Store Protocol URL.")],
 ) -> None:
-    """Upload the built graph, one named graph per source, to a SPARQL 1.1 Graph Store (PUT replaces,
-    so pushing again is safe).
+    """Upload the built graph to a SPARQL 1.1 Graph Store: one named graph per source, and the merged
+    default graph (PUT replaces, so pushing again is safe). A bare server address means Oxigraph's
+    /store; any other URL is used as given (Virtuoso: /sparql-graph-crud).
 
     Example: kg push --endpoint http://127.0.0.1:7878
     """
@@ -397,7 +401,8 @@ def push(
 
     graph = _graph(ctx)
     result = upload(graph.location, endpoint)
-    typer.echo(f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}")
+    where = "the default graph" if result.default_graph == "default" else f"the named graph <{result.default_graph}> (the store has no separate default graph; kg queries use it as one)"
+    typer.echo(f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}; their merge went to {where}.")
 
 
 @app.command()
@@ -429,6 +434,7 @@ def view(
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file to write (default: NAME.html, e.g. car-t-vs-car-nk.html).", show_default=False)] = None,
     sources: Annotated[bool, typer.Option("--sources", help="Draw each source as a node linked to the values it states.")] = False,
     all_therapies: Annotated[bool, typer.Option("--all", help="Every modality and product, as an overview.")] = False,
+    endpoint: EndpointOption = None,
 ) -> None:
     """Write a comparison as an interactive graph: one HTML file that opens offline in a browser.
 
@@ -437,7 +443,7 @@ def view(
     """
     from kg.view import build_view_graph, render_html, write_view
 
-    graph = build_view_graph(_graph(ctx), therapies, all_therapies=all_therapies, sources=sources)
+    graph = build_view_graph(_source(ctx, endpoint), therapies, all_therapies=all_therapies, sources=sources)
     path = out or Path(f"{graph.graph['name']}.html")
     write_view(path, render_html(graph, graph.graph["title"]))
     typer.echo(f"Wrote {path}", err=True)

@@ -1,8 +1,10 @@
 """A therapy graph: the read-only store plus safe, typed SPARQL access.
 
-Every query runs with the project prefixes predeclared and the default graph as the union of the
-named graphs. Values from users are passed as `bindings` (SPARQL substitutions), never spliced
-into query text.
+Every query runs with the project prefixes predeclared and `BASE_IRI` as its base. The default
+graph is the RDF merge of the named graphs (a set, written by the build), so FROM, FROM NAMED and
+the protocol's dataset parameters mean what SPARQL 1.1 says. Values from users are bound as an
+inline VALUES block of RDF terms (`kg.sparqltext.with_values`), never spliced into query text as
+text, and mean the same on every engine.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Union
 import pyoxigraph as ox
 
 from kg import vocab
+from kg.sparqltext import with_values
 from kg.errors import QueryError
 from kg.resources import PACKAGE_DIR
 
@@ -85,12 +88,23 @@ def load_query(name: str) -> str:
     return (PACKAGE_DIR / "sparql" / f"{name}.rq").read_text(encoding="utf-8")
 
 
-class TherapyGraph:
-    """The built knowledge graph, opened read-only.
+BASE_IRI = vocab.RESOURCE
+"""Relative IRIs in queries resolve against the resource namespace: `<car-nk>` is `tkgr:car-nk`."""
 
-    Oxigraph's union default graph is a bag over the named graphs: a triple stated by three
-    sources matches three times. Queries that read facts without `GRAPH` use SELECT DISTINCT.
-    """
+
+def dataset_options(default_graphs: list[str] | None, named_graphs: list[str] | None) -> dict[str, Any]:
+    """pyoxigraph's dataset options for SPARQL 1.1 protocol `default-graph-uri`/`named-graph-uri`:
+    when either is given, the dataset is exactly what they name (an empty list means no graph)."""
+    if default_graphs is None and named_graphs is None:
+        return {}
+    return {
+        "default_graph": [ox.NamedNode(g) for g in default_graphs or []],
+        "named_graphs": [ox.NamedNode(g) for g in named_graphs or []],
+    }
+
+
+class TherapyGraph:
+    """The built knowledge graph, opened read-only (or a remote store with the same `query`)."""
 
     def __init__(self, store: ox.Store, location: Path | None = None) -> None:
         self.store = store
@@ -135,19 +149,26 @@ class TherapyGraph:
             "graphs": graphs,
         }
 
-    def query(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> Any:
-        """Run any read query; returns pyoxigraph's solutions, boolean or triples."""
-        substitutions = {ox.Variable(name): to_term(value) for name, value in (bindings or {}).items()}
+    def query(
+        self,
+        sparql: str,
+        bindings: Mapping[str, Binding] | None = None,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> Any:
+        """Run any read query; returns pyoxigraph's solutions, boolean or triples.
+
+        `bindings` join the query's outermost WHERE group as values (projected or not);
+        `default_graphs`/`named_graphs` are the protocol's dataset, overriding FROM clauses."""
+        text = with_values(sparql, {name: to_term(value) for name, value in (bindings or {}).items()})
         try:
             return self.store.query(
-                sparql,
-                prefixes=vocab.PREFIXES,
-                use_default_graph_as_union=True,
-                substitutions=substitutions or None,
+                text, prefixes=vocab.PREFIXES, base_iri=BASE_IRI, **dataset_options(default_graphs, named_graphs)
             )
         except SyntaxError as error:
             raise QueryError(f"Invalid SPARQL: {error}") from None
-        except RuntimeError as error:  # e.g. a bound variable missing from the SELECT clause
+        except (RuntimeError, ValueError) as error:
             raise QueryError(f"Query failed: {error}") from None
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:

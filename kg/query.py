@@ -7,9 +7,9 @@ parameters:
     # param therapy (therapy, optional): limit to one therapy and what it inherits from
 
 A parameter of kind `therapy` is resolved by name (`car-nk`, `Kymriah`, ...); `iri` takes a full
-or prefixed IRI; `string`, `integer`, `decimal` and `date` become typed literals. Values are
-passed to the engine as bindings (SPARQL substitutions or a trailing VALUES block for remote
-endpoints), never pasted into the query text.
+or prefixed IRI, a resource id (`crs`) or a label (`CRS`); `string`, `integer`, `decimal` and
+`date` become typed literals. Values are bound as RDF terms in an inline VALUES block
+(`kg.sparqltext`), the same on every engine, and need not be projected.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pyoxigraph as ox
 from kg import vocab
 from kg.errors import QueryError, UsageError
 from kg.graph import TherapyGraph, iri
+from kg.guard import check
 from kg.resources import QUERIES_DIR
 
 _PARAM = re.compile(r"#\s*param\s+(\w+)\s*\((\w+)(?:,\s*(optional))?\)\s*:\s*(.+)")
@@ -111,7 +112,7 @@ def _term(graph: TherapyGraph, parameter: Parameter | None, value: str) -> ox.Na
         if kind == "therapy":
             return iri(graph.resolve(value).iri)
         if kind == "iri":
-            return iri(value.strip("<>"))
+            return _resource(graph, value)
         if kind in {"integer", "decimal"}:
             float(value)
             return ox.Literal(value, datatype=ox.NamedNode(_XSD + kind))
@@ -125,6 +126,21 @@ def _term(graph: TherapyGraph, parameter: Parameter | None, value: str) -> ox.Na
     return ox.Literal(value)
 
 
+def _resource(graph: TherapyGraph, value: str) -> ox.NamedNode:
+    """An IRI parameter: `<full IRI>`, a prefixed name, or a resource's id or label (`crs`, `CRS`)."""
+    if value.startswith("<") and value.endswith(">"):
+        return iri(value[1:-1])
+    if _guess_kind(value) == "iri" or "://" in value:
+        return iri(value)
+    rows = graph.select_named("resource-by-name", {"name": value.strip(), "id": iri("tkgr:" + value.strip())})
+    found = sorted({row["resource"] for row in rows})
+    if len(found) == 1:
+        return iri(found[0])
+    if found:
+        raise UsageError(f"'{value}' is ambiguous: it names {', '.join(vocab.compact(f) for f in found)}.")
+    raise UsageError(f"'{value}' names no resource: give an id (crs), a label (CRS) or an IRI (tkgr:crs).")
+
+
 def _guess_kind(value: str) -> str:
     """For ad-hoc queries: <...> and project-prefixed names are IRIs, everything else a string."""
     if value.startswith("<") and value.endswith(">"):
@@ -133,29 +149,7 @@ def _guess_kind(value: str) -> str:
     return "iri" if prefix in vocab.PREFIXES and ":" in value else "string"
 
 
-_COMMENTS_AND_STRINGS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
-_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD)\b", re.IGNORECASE)
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
-
-
-def check_read_only(text: str) -> None:
-    """Refuse SPARQL Update and federated SERVICE calls (keywords outside strings, IRIs and comments)."""
-    code = _COMMENTS_AND_STRINGS.sub(" ", text)
-    if _UPDATE.search(code):
-        raise QueryError("Updates are refused: the graph is read-only (built from ontology/ and data/ by kg build).")
-    if _SERVICE.search(code):
-        raise QueryError("SERVICE is refused: queries run on this graph only and make no outside requests.")
-
-
-def query_kind(text: str) -> str:
-    """`select`, `ask`, `construct` or `describe`, from the first query-form keyword."""
-    match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", _COMMENTS_AND_STRINGS.sub(" ", text), re.IGNORECASE)
-    if not match:
-        raise QueryError("Not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE.")
-    return match.group(1).lower()
-
-
 def run(graph: TherapyGraph, text: str, values: dict[str, Any] | None = None) -> Any:
-    """Check, then run a read query; returns pyoxigraph's answer (solutions, boolean or triples)."""
-    check_read_only(text)
+    """Check (`kg.guard`), then run a read query; returns pyoxigraph's answer (solutions, boolean or triples)."""
+    check(text)
     return graph.query(text, values)

@@ -1,13 +1,15 @@
 """External SPARQL 1.1 stores: query any endpoint, and push the built graph to one.
 
 `RemoteStore` answers `query()` like a pyoxigraph Store, so the whole library (`kg query`,
-`kg compare`, `kg show`) runs unchanged against an endpoint. Bound values travel as a trailing
-VALUES block of serialised RDF terms — the SPARQL 1.1 way to pass values to a remote engine —
-never spliced into the query body. The endpoint must expose the union of its named graphs as the
-default graph (Oxigraph: `serve --union-default-graph`; Fuseki: `tdb:unionDefaultGraph`).
+`kg compare`, `kg show`, `kg view`) runs unchanged against an endpoint. Prefixes and the base IRI
+travel as a prologue; bound values as an inline VALUES block (`kg.sparqltext`), never spliced in as
+text; `default_graph`/`named_graphs` as the protocol's `default-graph-uri`/`named-graph-uri`.
 
-`push` uploads each named graph with the SPARQL 1.1 Graph Store Protocol (`PUT ?graph=IRI`),
-which replaces the graph, so pushing twice leaves the same data.
+`push` uploads each named graph with the SPARQL 1.1 Graph Store Protocol (`PUT ?graph=IRI`, which
+replaces the graph, so pushing twice leaves the same data) and the merged default graph with
+`PUT ?default`. A store without a separate default graph (Virtuoso answers every query over all of
+its graphs, a bag) gets the merge as the named graph `MERGED_GRAPH` instead, and `RemoteStore`
+then sends it as the default graph of every query that names no dataset itself.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
+from kg import vocab
 from kg.errors import KgError, QueryError
 from kg.graph import TherapyGraph
+from kg.sparqltext import has_dataset_clause
 
 TIMEOUT = 60.0
+MERGED_GRAPH = vocab.GRAPH + "merged"
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
@@ -53,24 +58,40 @@ class RemoteStore:
     """A SPARQL 1.1 Protocol endpoint with the read API of a pyoxigraph Store."""
 
     endpoint: str
+    _merged_graph: bool | None = field(default=None, repr=False)
 
     def query(
         self,
         sparql: str,
         *,
         prefixes: Mapping[str, str] | None = None,
-        use_default_graph_as_union: bool = True,
-        substitutions: Mapping[ox.Variable, Any] | None = None,
+        base_iri: str | None = None,
+        default_graph: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
     ) -> Any:
-        prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
+        prologue = f"BASE <{base_iri}>\n" if base_iri else ""
+        prologue += "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
         text = prologue + sparql
-        if substitutions:
-            names = " ".join(f"?{v.value}" for v in substitutions)
-            terms = " ".join(str(t) for t in substitutions.values())
-            text += f"\nVALUES ({names}) {{ ({terms}) }}\n"
+        form: list[tuple[str, str]] = [("query", text)]
+        if default_graph is None and named_graphs is None:
+            if not has_dataset_clause(sparql) and self.merged_graph_stored():
+                form.append(("default-graph-uri", MERGED_GRAPH))
+        else:
+            form += [("default-graph-uri", g.value) for g in default_graph or []]
+            form += [("named-graph-uri", g.value) for g in named_graphs or []]
+        return self._ask(form)
+
+    def merged_graph_stored(self) -> bool:
+        """Whether `kg push` had to store the merged default graph as a named graph (asked once)."""
+        if self._merged_graph is None:
+            answer = self._ask([("query", f"ASK {{ GRAPH <{MERGED_GRAPH}> {{ ?s ?p ?o }} }}")])
+            self._merged_graph = bool(answer)
+        return self._merged_graph
+
+    def _ask(self, form: list[tuple[str, str]]) -> Any:
         content_type, body = _request(
             self.endpoint,
-            data=urllib.parse.urlencode({"query": text}).encode(),
+            data=urllib.parse.urlencode(form).encode(),
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": _ACCEPT},
         )
@@ -89,11 +110,17 @@ def remote_graph(endpoint: str) -> TherapyGraph:
 
 
 def graph_store_url(endpoint: str) -> str:
-    """The Graph Store Protocol URL for a server base URL (Oxigraph: /store) or a GSP URL as given."""
-    path = urllib.parse.urlparse(endpoint).path.rstrip("/")
-    if path.endswith(("/store", "/data")):
-        return endpoint
-    return endpoint.rstrip("/") + "/store"
+    """The Graph Store Protocol URL: as given, except that a bare server address (no path) means
+    the Oxigraph server's `/store`.
+
+    >>> graph_store_url("http://127.0.0.1:7878")
+    'http://127.0.0.1:7878/store'
+    >>> graph_store_url("http://h:7200/repositories/kg/rdf-graphs/service")
+    'http://h:7200/repositories/kg/rdf-graphs/service'
+    """
+    if urllib.parse.urlsplit(endpoint).path.strip("/") == "":
+        return endpoint.rstrip("/") + "/store"
+    return endpoint
 
 
 @dataclass(frozen=True)
@@ -101,19 +128,30 @@ class PushResult:
     endpoint: str
     graphs: int
     triples: int
+    default_graph: str  # "default" or the IRI of the named graph holding the merge
 
 
 def push(location: Path, endpoint: str) -> PushResult:
-    """PUT every named graph of the built store to the endpoint's Graph Store; idempotent."""
+    """PUT every named graph of the built store, then the merged default graph; idempotent."""
     store = ox.Store.read_only(str(location))
     target = graph_store_url(endpoint)
     graphs = sorted(store.named_graphs(), key=lambda g: g.value)
     total = 0
     for graph in graphs:
-        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph)]
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-        url = f"{target}?{urllib.parse.urlencode({'graph': graph.value})}"
-        _request(url, data=body, method="PUT", headers={"Content-Type": "application/n-triples"})
-        total += len(triples)
-    return PushResult(target, len(graphs), total)
+        total += _put(store, target, graph, {"graph": graph.value})
+    try:
+        _put(store, target, ox.DefaultGraph(), {"default": ""})
+        where = "default"
+    except EndpointError:  # no separate default graph (Virtuoso): keep the merge as a named graph
+        _put(store, target, ox.DefaultGraph(), {"graph": MERGED_GRAPH})
+        where = MERGED_GRAPH
+    return PushResult(target, len(graphs), total, where)
 
+
+def _put(store: ox.Store, target: str, graph: ox.NamedNode | ox.DefaultGraph, params: dict[str, str]) -> int:
+    """PUT one graph of the store as N-Triples to `target?params`; returns its triple count."""
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph)]
+    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    query = urllib.parse.urlencode(params).replace("default=", "default")
+    _request(f"{target}?{query}", data=body, method="PUT", headers={"Content-Type": "application/n-triples"})
+    return len(triples)

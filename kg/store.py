@@ -3,16 +3,25 @@
 Layout under the store root (default: the user's cache directory):
 
     CURRENT              name of the build in use, replaced atomically (write, then rename)
-    <fingerprint>/       one finished pyoxigraph store per build (the current one and the one before)
+    <fingerprint>/       one finished pyoxigraph store per build (the current one, and older ones
+                         while a process still reads them)
+    <fingerprint>.lease  held (shared flock) by every process reading that build
     .tmp-<fingerprint>-<pid>/   a build in progress; never read
     ingested/            registry records added by `kg ingest` (see kg/ingest.py)
 
 A build writes a fresh directory and only then points CURRENT at it, so a failed or interrupted
-build leaves the previous store untouched, and readers open builds read-only.
+build leaves the previous store untouched, and readers open builds read-only. A superseded build
+is removed only when no reader holds its lease, so a running `kg serve` survives any number of
+rebuilds.
+
+The store's default graph is the RDF merge of all named graphs (each distinct triple once), written
+by the build: counts are counts on any SPARQL engine, and `GRAPH ?source` still says who states
+what. See kg/derive.py.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -21,7 +30,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import ingest, sources, validate
+from kg import derive, ingest, sources, validate
 from kg.atomic import write_text
 from kg.errors import BuildError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE
@@ -96,8 +105,10 @@ def build(
         if records is not None:
             store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
             store.bulk_extend(ingest.summary_quads(store))
+        store.bulk_extend(derive.lineage_quads(store))
+        total = len(store)
+        derive.merge_into_default_graph(store)
         store.flush()
-        total = len(store) if records is not None else len(quads)
         del store
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -123,10 +134,49 @@ def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_
     return existing is not None and existing.name == fingerprint
 
 
-def open_store(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> ox.Store:
-    """Open the current build read-only, building it first if it is missing or stale."""
+def open_store(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> tuple[ox.Store, Path]:
+    """Open the current build read-only (building it first if it is missing or stale), leased so
+    that later rebuilds leave it in place; returns the store and its build directory."""
     result = build(root, data_dir=data_dir, ontology_file=ontology_file)
-    return ox.Store.read_only(str(result.location))
+    lease(result.location)
+    return ox.Store.read_only(str(result.location)), result.location
+
+
+_LEASES: dict[Path, int] = {}
+
+
+def lease(build_dir: Path) -> None:
+    """Take this process's shared lease on a build, so no rebuild deletes it while it is read.
+    Held until `release` or the process ends (the kernel drops flocks with the process)."""
+    build_dir = Path(build_dir)
+    if build_dir in _LEASES:
+        return
+    fd = os.open(_lease_file(build_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _LEASES[build_dir] = fd
+
+
+def release(build_dir: Path) -> None:
+    """Give up this process's lease on a build (after closing every store open on it)."""
+    fd = _LEASES.pop(Path(build_dir), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _lease_file(build_dir: Path) -> Path:
+    return build_dir.with_name(build_dir.name + ".lease")
+
+
+def _unused(build_dir: Path) -> bool:
+    """Whether no process holds a lease on the build (taking the lease exclusively, briefly)."""
+    fd = os.open(_lease_file(build_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _point_current(root: Path, name: str) -> None:
@@ -134,8 +184,9 @@ def _point_current(root: Path, name: str) -> None:
 
 
 def _remove_other_builds(root: Path, keep: set[str]) -> None:
-    """Delete superseded builds, keeping the one just replaced for processes still reading it
-    (a running `kg serve`); only directories named like a fingerprint are ever touched."""
+    """Delete superseded builds that no process reads (see `lease`), keeping the one just
+    replaced for processes about to open it; only fingerprint-named directories are touched."""
     for path in root.iterdir():
-        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name):
+        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name) and _unused(path):
             shutil.rmtree(path, ignore_errors=True)
+            _lease_file(path).unlink(missing_ok=True)

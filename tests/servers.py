@@ -57,11 +57,10 @@ def kg_server(store: Path, *args: str) -> Iterator[str]:
 
 @contextmanager
 def oxigraph_server(location: Path) -> Iterator[str]:
-    """The `oxigraph` server from PyPI with the default graph as the union of named graphs."""
+    """The `oxigraph` server from PyPI, as it comes (no union default graph: `kg push` writes the merge)."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = free_port()
-    process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-                                "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/", process)

@@ -13,7 +13,8 @@ import kg
 from kg import results
 from kg.cli import app
 from kg.errors import QueryError, UsageError
-from kg.query import bindings, check_read_only, named, named_queries
+from kg.guard import check
+from kg.query import bindings, named, named_queries
 
 SRC = "https://w3id.org/therapy-kg/source/"
 RES = "https://w3id.org/therapy-kg/resource/"
@@ -173,11 +174,11 @@ def test_parameter_values_are_bound_not_spliced(graph: kg.TherapyGraph) -> None:
 )
 def test_updates_and_service_are_refused(text: str) -> None:
     with pytest.raises(QueryError):
-        check_read_only(text)
+        check(text)
 
 
 def test_keywords_inside_strings_and_iris_are_allowed() -> None:
-    check_read_only('SELECT * WHERE { ?s rdfs:label "DELETE this SERVICE" . ?s ?p <http://x/INSERT> } # LOAD')
+    check('SELECT * WHERE { ?s rdfs:label "DELETE this SERVICE" . ?s ?p <http://x/INSERT> } # LOAD')
 
 
 def _run(runner: CliRunner, *args: str):
@@ -203,7 +204,7 @@ def test_cli_inline_query_as_json_and_construct_as_turtle(runner: CliRunner, tmp
 
 def test_cli_errors(runner: CliRunner) -> None:
     bad = _run(runner, "SELECT ?x WHERE { ?x ?y }")
-    assert bad.exit_code == 1 and "Invalid SPARQL" in bad.output and "1:" in bad.output
+    assert bad.exit_code == 1 and "Invalid SPARQL at line 1, column" in bad.output
     update = _run(runner, "CLEAR ALL")
     assert update.exit_code == 1 and "refused" in update.output
     assert _run(runner, "--named", "no-such-query").exit_code == 2
