@@ -171,9 +171,16 @@ class TherapyGraph:
         except (RuntimeError, ValueError) as error:
             raise QueryError(f"Query failed: {error}") from None
 
-    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
+    def select(
+        self,
+        sparql: str,
+        bindings: Mapping[str, Binding] | None = None,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> list[Row]:
         """Run a SELECT query and return rows of plain Python values (unbound variables are None)."""
-        solutions = self.query(sparql, bindings)
+        solutions = self.query(sparql, bindings, default_graphs=default_graphs, named_graphs=named_graphs)
         if not isinstance(solutions, ox.QuerySolutions):
             raise QueryError("Expected a SELECT query.")
         names = [variable.value for variable in solutions.variables]

@@ -132,7 +132,9 @@ def _resource(graph: TherapyGraph, value: str) -> ox.NamedNode:
         return iri(value[1:-1])
     if _guess_kind(value) == "iri" or "://" in value:
         return iri(value)
-    rows = graph.select_named("resource-by-name", {"name": value.strip(), "id": iri("tkgr:" + value.strip())})
+    name = value.strip()
+    values = {"name": name} | ({"id": iri("tkgr:" + name)} if re.fullmatch(r"[\w.-]+", name) else {})
+    rows = graph.select_named("resource-by-name", values)
     found = sorted({row["resource"] for row in rows})
     if len(found) == 1:
         return iri(found[0])

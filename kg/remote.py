@@ -9,7 +9,11 @@ text; `default_graph`/`named_graphs` as the protocol's `default-graph-uri`/`name
 replaces the graph, so pushing twice leaves the same data) and the merged default graph with
 `PUT ?default`. A store without a separate default graph (Virtuoso answers every query over all of
 its graphs, a bag) gets the merge as the named graph `MERGED_GRAPH` instead, and `RemoteStore`
-then sends it as the default graph of every query that names no dataset itself.
+then names the dataset of every query that names none itself: FROM `MERGED_GRAPH` and FROM NAMED
+each of the project's other graphs (Virtuoso finds nothing in `GRAPH <iri>` unless the graph is
+named, though its `GRAPH ?g` ranges over every graph; as protocol parameters, Virtuoso echoes
+each one as a response header, past what HTTP clients accept). The query then grows by one clause
+per named graph: fine for the curated graph, heavy with tens of thousands of ingested records.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ import pyoxigraph as ox
 from kg import vocab
 from kg.errors import KgError, QueryError
 from kg.graph import TherapyGraph
-from kg.sparqltext import has_dataset_clause
+from kg.sparqltext import has_dataset_clause, with_dataset
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
+_PROJECT_GRAPHS = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), \"{vocab.BASE}\")) }}"
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
@@ -58,7 +63,7 @@ class RemoteStore:
     """A SPARQL 1.1 Protocol endpoint with the read API of a pyoxigraph Store."""
 
     endpoint: str
-    _merged_graph: bool | None = field(default=None, repr=False)
+    _dataset: tuple[list[str], list[str]] | None = field(default=None, repr=False)
 
     def query(
         self,
@@ -71,22 +76,26 @@ class RemoteStore:
     ) -> Any:
         prologue = f"BASE <{base_iri}>\n" if base_iri else ""
         prologue += "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
-        text = prologue + sparql
-        form: list[tuple[str, str]] = [("query", text)]
-        if default_graph is None and named_graphs is None:
-            if not has_dataset_clause(sparql) and self.merged_graph_stored():
-                form.append(("default-graph-uri", MERGED_GRAPH))
-        else:
+        if default_graph is None and named_graphs is None and not has_dataset_clause(sparql):
+            defaults, named = self.dataset()
+            if defaults:
+                sparql = with_dataset(sparql, defaults, named)
+        form: list[tuple[str, str]] = [("query", prologue + sparql)]
+        if default_graph is not None or named_graphs is not None:
             form += [("default-graph-uri", g.value) for g in default_graph or []]
             form += [("named-graph-uri", g.value) for g in named_graphs or []]
         return self._ask(form)
 
-    def merged_graph_stored(self) -> bool:
-        """Whether `kg push` had to store the merged default graph as a named graph (asked once)."""
-        if self._merged_graph is None:
-            answer = self._ask([("query", f"ASK {{ GRAPH <{MERGED_GRAPH}> {{ ?s ?p ?o }} }}")])
-            self._merged_graph = bool(answer)
-        return self._merged_graph
+    def dataset(self) -> tuple[list[str], list[str]]:
+        """The default and named graphs to name in queries: none where the store's default graph
+        is the merge; where `kg push` had to keep the merge as a named graph, that graph as
+        default and the project's other graphs as named. Asked once per store."""
+        if self._dataset is None:
+            self._dataset = ([], [])
+            if self._ask([("query", f"ASK {{ GRAPH <{MERGED_GRAPH}> {{ ?s ?p ?o }} }}")]):
+                graphs = sorted(row["g"].value for row in self._ask([("query", _PROJECT_GRAPHS)]))
+                self._dataset = ([MERGED_GRAPH], [g for g in graphs if g != MERGED_GRAPH])
+        return self._dataset
 
     def _ask(self, form: list[tuple[str, str]]) -> Any:
         content_type, body = _request(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -29,8 +30,8 @@ _OPEN, _CLOSE = "{([", "})]"
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
-def _tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
-    """(kind, text, end offset, depth) for every word and character outside strings, IRIs and
+def _tokens(text: str) -> Iterator[tuple[str, str, int, int, int]]:
+    """(kind, text, start, end, depth) for every word and character outside strings, IRIs and
     comments; `depth` counts the brackets open before the token (an opening bracket is outside
     itself, a closing one inside)."""
     depth = 0
@@ -40,7 +41,7 @@ def _tokens(text: str) -> Iterator[tuple[str, str, int, int]]:
             continue
         if kind == "char" and token in _CLOSE:
             depth = max(depth - 1, 0)
-        yield kind, token, match.end(), depth
+        yield kind, token, match.start(), match.end(), depth
         if kind == "char" and token in _OPEN:
             depth += 1
 
@@ -51,7 +52,31 @@ def nesting_depth(text: str) -> int:
     >>> nesting_depth("SELECT * WHERE { { ?s ?p '}}}' } FILTER((1)) }")
     3
     """
-    return max((depth + 1 for kind, token, _, depth in _tokens(text) if kind == "char" and token in _OPEN), default=0)
+    return max((depth + 1 for kind, token, _, _, depth in _tokens(text) if kind == "char" and token in _OPEN), default=0)
+
+
+@dataclass(frozen=True)
+class _Where:
+    start: int  # where the WHERE keyword (or, without it, the group's `{`) begins
+    inside: int  # just after the group's `{`
+    short_construct: bool  # CONSTRUCT WHERE { … }: the group is also the template
+
+
+def _outermost_where(text: str) -> _Where | None:
+    """Where the query's outermost WHERE group is, or None for a query without one (DESCRIBE <x>)."""
+    form, keyword = "", None
+    groups = 0
+    for kind, token, start, end, depth in _tokens(text):
+        word = token.upper() if kind == "word" and depth == 0 else ""
+        if word in _FORMS and not form:
+            form = word
+        elif word == "WHERE":
+            keyword = start
+        elif token == "{" and kind == "char" and depth == 0 and form:
+            groups += 1
+            if form != "CONSTRUCT" or groups == 2 or keyword is not None:  # a CONSTRUCT's first group is its template
+                return _Where(start if keyword is None else keyword, end, form == "CONSTRUCT" and groups == 1)
+    return None
 
 
 def where_offset(text: str) -> int:
@@ -61,20 +86,12 @@ def where_offset(text: str) -> int:
     >>> q[:where_offset(q)]
     'CONSTRUCT { ?s ?p ?o } WHERE {'
     """
-    form, after_where, groups = "", False, 0
-    for kind, token, end, depth in _tokens(text):
-        word = token.upper() if kind == "word" and depth == 0 else ""
-        if word in _FORMS and not form:
-            form = word
-        elif word == "WHERE":
-            after_where = True
-        elif token == "{" and kind == "char" and depth == 0 and form:
-            groups += 1
-            if form != "CONSTRUCT" or groups == 2:  # a CONSTRUCT's first group is its template
-                return end
-            if after_where:
-                raise QueryError("Bound values need the long form CONSTRUCT { … } WHERE { … }.")
-    raise QueryError("Bound values need a query with a WHERE clause.")
+    where = _outermost_where(text)
+    if where is None:
+        raise QueryError("Bound values need a query with a WHERE clause.")
+    if where.short_construct:
+        raise QueryError("Bound values need the long form CONSTRUCT { … } WHERE { … }.")
+    return where.inside
 
 
 def values_block(bindings: Mapping[str, ox.NamedNode | ox.Literal]) -> str:
@@ -108,4 +125,19 @@ def has_dataset_clause(text: str) -> bool:
     >>> has_dataset_clause("SELECT * FROM <g> WHERE { ?s ?p ?o }"), has_dataset_clause("SELECT ?from { ?s ?p ?from }")
     (True, False)
     """
-    return any(kind == "word" and depth == 0 and token.upper() == "FROM" for kind, token, _, depth in _tokens(text))
+    return any(kind == "word" and depth == 0 and token.upper() == "FROM" for kind, token, _, _, depth in _tokens(text))
+
+
+def with_dataset(text: str, default_graphs: list[str], named_graphs: list[str]) -> str:
+    """The query with FROM / FROM NAMED clauses for the given graph IRIs, placed before its WHERE
+    clause; a query without one (DESCRIBE <x>) is returned as it is.
+
+    >>> with_dataset("SELECT * { GRAPH ?g { ?s ?p ?o } }", ["urn:d"], ["urn:n"])
+    'SELECT * FROM <urn:d> FROM NAMED <urn:n> { GRAPH ?g { ?s ?p ?o } }'
+    """
+    where = _outermost_where(text)
+    if where is None:
+        return text
+    clauses = [f"FROM {ox.NamedNode(g)}" for g in default_graphs]
+    clauses += [f"FROM NAMED {ox.NamedNode(g)}" for g in named_graphs]
+    return text[: where.start] + " ".join(clauses) + " " + text[where.start :]

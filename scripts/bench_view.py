@@ -4,7 +4,7 @@ ones (car-t vs car-nk, and the overview of every therapy with sources).
 
     python scripts/bench_view.py [--store DIR] [--sizes 100 1000 10000]
 
-Needs Debian's chromium (scripts/install_browser.sh) and the playwright package. Pages are opened
+Needs Debian's chromium (scripts/install_system.sh) and the playwright package. Pages are opened
 from disk with every non-file request refused; the drawing time is the page's own
 `performance.now()` at vis-network's first `afterDrawing`, counted from navigation start.
 """

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
-# Debian's Chromium for the browser tests, and the package with its test extra (pytest,
+# Debian's Chromium (browser tests) and Virtuoso (portability tests), and the package with its test extra (pytest,
 # SPARQLWrapper, the Oxigraph server, Playwright) in the active virtual environment or in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install_browser.sh
+bash scripts/install_system.sh
 
 if [ -z "${VIRTUAL_ENV:-}" ]; then
     python3 -m venv .venv

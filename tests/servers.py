@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,3 +69,90 @@ def oxigraph_server(location: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+_VIRTUOSO_INI = """[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql}
+DisableUnixSocket = 1
+ServerThreads = 10
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+DirsAllowed = ., {d}
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http}
+ServerRoot = {d}/www
+ServerThreads = 10
+MaxClientConnections = 10
+
+[SPARQL]
+ResultSetMaxRows = 100000
+MaxQueryExecutionTime = 60
+"""
+
+
+@contextmanager
+def virtuoso_server(directory: Path) -> Iterator[str]:
+    """Debian's Virtuoso 7 on loopback (installed by scripts/install_system.sh), its Graph Store
+    open to unauthenticated PUT; yields the base URL (`/sparql`, `/sparql-graph-crud`)."""
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if not (binary and isql):
+        raise RuntimeError("Virtuoso is not installed: run scripts/install_system.sh")
+    sql, http = free_port(), free_port()
+    (directory / "www").mkdir(parents=True)
+    (directory / "virtuoso.ini").write_text(_VIRTUOSO_INI.format(d=directory, sql=sql, http=http))
+    process = subprocess.Popen([binary, "+foreground", "+configfile", str(directory / "virtuoso.ini")], cwd=directory,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{http}"
+    try:
+        _wait_for_status(base + "/sparql", process, deadline=90.0)
+        _isql(isql, sql, 'GRANT SPARQL_UPDATE TO "SPARQL";')
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _wait_for_status(url: str, process: subprocess.Popen, deadline: float) -> None:
+    """Like `_wait_for`, but any HTTP answer (even an error status) means the server is up."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {deadline} s")
+
+
+def _isql(isql: str, port: int, statement: str, attempts: int = 20) -> None:
+    """Run one SQL statement as the fresh database's `dba`, retried while the SQL port comes up."""
+    output = ""
+    for _ in range(attempts):
+        done = subprocess.run([isql, f"127.0.0.1:{port}", "dba", "dba", f"exec={statement}"], capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+        output = done.stdout + done.stderr
+        if done.returncode == 0 and "*** Error" not in output:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"isql-vt could not run {statement!r}: {output.strip()[-200:]}")

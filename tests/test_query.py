@@ -230,3 +230,110 @@ def test_source_disagreements_include_approval_dates(graph: kg.TherapyGraph) -> 
 def test_facts_stated_by_several_sources_appear_once(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "off-the-shelf-no-gvhd")
     assert len(rows) == len({tuple(sorted(r.items())) for r in rows})
+
+
+# --- the issue's reproductions: answers that looked right and were not -------------------------
+
+CD19_COUNTS = "SELECT (COUNT(?p) AS ?n) (COUNT(DISTINCT ?p) AS ?d) WHERE { ?p a tkg:Product ; tkg:targetAntigen tkgr:cd19 }"
+
+
+def test_default_graph_is_the_merge_a_fact_counts_once(graph: kg.TherapyGraph, runner: CliRunner) -> None:
+    [counts] = graph.select(CD19_COUNTS)
+    assert counts["n"] == counts["d"] >= 5
+    cli = json.loads(_run(runner, CD19_COUNTS, "--format", "json").stdout)["results"]["bindings"][0]
+    assert int(cli["n"]["value"]) == int(cli["d"]["value"]) == counts["n"]
+    # the README's first query: each product and target once, though several sources state them
+    rows = graph.select("SELECT ?product ?target WHERE { ?p a tkg:Product ; rdfs:label ?product ;"
+                        " tkg:targetAntigen/rdfs:label ?target }")
+    assert rows.count({"product": "Kymriah (tisagenlecleucel)", "target": "CD19"}) == 1
+
+
+def test_every_triple_of_every_named_graph_is_in_the_default_graph_once(graph: kg.TherapyGraph) -> None:
+    [row] = graph.select("SELECT (COUNT(*) AS ?all) (COUNT(DISTINCT ?s) AS ?subjects) WHERE { ?s ?p ?o }")
+    [named] = graph.select("SELECT (COUNT(*) AS ?distinct) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
+    assert row["all"] == named["distinct"]
+
+
+def test_provenance_still_names_every_source(graph: kg.TherapyGraph) -> None:
+    rows = graph.select("SELECT ?g WHERE { GRAPH ?g { tkgr:car-nk tkg:hlaMatchingRequired false } }")
+    assert {r["g"] for r in rows} == {SRC + "lu-2021-front-oncol", SRC + "yilmaz-2020-j-hematol-oncol",
+                                      SRC + "cancerfax-2020-car-nk"}
+
+
+def test_bound_variables_need_not_be_projected(graph: kg.TherapyGraph, runner: CliRunner) -> None:
+    rows = graph.select("SELECT ?v WHERE { ?t tkg:cellSource ?v }", {"t": kg.graph.iri("tkgr:car-nk")})
+    assert rows == [{"v": "https://w3id.org/therapy-kg/ontology#Allogeneic"}]
+    result = _run(runner, "SELECT ?v WHERE { ?t tkg:cellSource ?v }", "--param", "t=tkgr:car-nk", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["v", "https://w3id.org/therapy-kg/ontology#Allogeneic"]
+
+
+def test_bound_values_reach_filters_and_optionals(graph: kg.TherapyGraph) -> None:
+    text = "SELECT ?l WHERE { ?t rdfs:label ?l . FILTER(?t = ?wanted) OPTIONAL { ?t tkg:brandName ?b } }"
+    assert graph.select(text, {"wanted": kg.graph.iri("tkgr:tisagenlecleucel")}) == [{"l": "Kymriah (tisagenlecleucel)"}]
+
+
+@pytest.mark.parametrize("value", ["CRS", "crs", "tkgr:crs", "<https://w3id.org/therapy-kg/resource/crs>",
+                                   "cytokine release syndrome (CRS)"])
+def test_iri_parameters_take_ids_and_labels(graph: kg.TherapyGraph, value: str) -> None:
+    rows = ask(graph, "adverse-event-rates", event=value)
+    assert rows and {r["event"] for r in rows} == {RES + "crs"}
+
+
+def test_unknown_iri_parameter_is_a_usage_error(runner: CliRunner) -> None:
+    result = _run(runner, "--named", "adverse-event-rates", "--param", "event=no-such-event")
+    assert result.exit_code == 2 and "names no resource" in result.output and "Traceback" not in result.output
+
+
+def test_from_names_the_default_graph(graph: kg.TherapyGraph) -> None:
+    [everything] = graph.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    [liu] = graph.select("SELECT (COUNT(*) AS ?n) FROM src:liu-2020-nejm WHERE { ?s ?p ?o }")
+    [direct] = graph.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH src:liu-2020-nejm { ?s ?p ?o } }")
+    assert 0 < liu["n"] == direct["n"] < everything["n"]
+    [named] = graph.select("SELECT (COUNT(DISTINCT ?g) AS ?n) FROM NAMED src:liu-2020-nejm WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert named["n"] == 1
+
+
+def test_protocol_dataset_overrides_and_follows_sparql(graph: kg.TherapyGraph) -> None:
+    liu = "https://w3id.org/therapy-kg/source/liu-2020-nejm"
+    [only] = graph.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=[liu])
+    [direct] = graph.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH src:liu-2020-nejm { ?s ?p ?o } }")
+    assert only == direct
+    # a default graph given without named graphs leaves no named graph to match
+    assert graph.select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", default_graphs=[liu]) == []
+
+
+def test_relative_iris_resolve_against_the_documented_base(graph: kg.TherapyGraph, runner: CliRunner) -> None:
+    assert kg.graph.BASE_IRI == RES
+    rows = graph.select("SELECT ?label WHERE { <car-nk> rdfs:label ?label }")
+    assert rows == [{"label": "CAR-NK cell therapy"}]
+    assert _run(runner, "SELECT * WHERE { <a> <b> ?c }").exit_code == 0
+
+
+@pytest.mark.parametrize("text", ["SELECT ?add WHERE { ?s rdfs:label ?add } LIMIT 1",
+                                  "SELECT ?copy ?insert ?service WHERE { ?service rdfs:label ?copy . BIND(1 AS ?insert) } LIMIT 1",
+                                  "SELECT ?load ?clear WHERE { ?load rdfs:label ?clear } LIMIT 1",
+                                  "SELECT * WHERE { ?s tkg:load ?o }"])
+def test_keyword_named_variables_run(runner: CliRunner, text: str) -> None:
+    result = _run(runner, text, "--format", "csv")
+    assert result.exit_code == 0, result.output
+
+
+def test_service_hidden_behind_a_string_is_refused_before_any_request(runner: CliRunner) -> None:
+    import socket
+
+    with socket.socket() as listener:  # a port that would see the request if SERVICE ran
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        text = f"SELECT * WHERE {{ FILTER(1<'>' || true) SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} # '\n}}"
+        result = _run(runner, text)
+        assert result.exit_code == 1 and "SERVICE is refused" in result.output
+        with pytest.raises(TimeoutError):
+            listener.accept()
+
+
+def test_deeply_nested_query_is_refused_not_crashed(runner: CliRunner) -> None:
+    result = _run(runner, "SELECT * WHERE " + "{" * 5000 + "}" * 5000)
+    assert result.exit_code == 1 and "nests 5000 levels" in result.output

@@ -1,7 +1,7 @@
 """Interactive comparison graphs: the graph model against `compare`, the self-contained page, and the
 page in headless Chromium with every network request blocked.
 
-The browser tests need Debian's `chromium` (scripts/install_browser.sh) and the `playwright` Python
+The browser tests need Debian's `chromium` (scripts/install_system.sh) and the `playwright` Python
 package; without either they are skipped. Screenshots go to screenshots/ for a person to look at.
 """
 
@@ -229,7 +229,7 @@ def test_write_view_replaces_the_file_whole(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: run scripts/install_browser.sh")
+        pytest.skip(f"{CHROMIUM} not found: run scripts/install_system.sh")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install '.[test]'")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
