@@ -5,14 +5,17 @@ decided from rdflib's SPARQL 1.1 parser — a query is refused when it does not 
 when its parse tree holds a SERVICE pattern anywhere — never by matching keywords in text, so a
 variable named `?add` runs and a SERVICE hidden behind a string or comment does not.
 
-Queries nested deeper than `MAX_DEPTH` brackets are refused before any parser or engine recurses
-into them (the engine crashes on thousands of nested groups). rdflib's parser is recursive too, so
-it runs in a thread with a stack large enough for that depth. Results are cached by query text:
-dashboards and endpoints repeat the same queries.
+Depth is bounded twice, because the engine crashes on queries nested thousands of groups deep:
+more than `MAX_DEPTH` brackets counted in the text are refused before anything parses, and the
+parser runs in its own thread under a recursion limit that stops it at about 100 levels of nested
+expressions or 150 of nested groups — so even text whose brackets the quick count misreads never
+reaches the engine deeper than that. Results are cached by query text: dashboards and endpoints
+repeat the same queries.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from functools import lru_cache
@@ -23,7 +26,7 @@ from kg.sparqltext import nesting_depth
 
 MAX_DEPTH = 64
 _STACK_BYTES = 256 * 1024 * 1024
-_RECURSION_LIMIT = 20_000
+_RECURSION_LIMIT = 4_000  # rdflib then parses ~105 nested (), ~150 nested {} — MAX_DEPTH fits
 _FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
 
 
@@ -36,23 +39,49 @@ class ServiceRefused(QueryError):
 
 
 @lru_cache(maxsize=4096)
-def check(text: str) -> str:
+def check(text: str, bound: tuple[str, ...] = ()) -> str:
     """The query form (`select`, `ask`, `construct`, `describe`) of a query that may run; raises
-    QueryError (UpdateRefused, ServiceRefused) with the reason otherwise."""
+    QueryError (UpdateRefused, ServiceRefused) with the reason otherwise. `bound` names the
+    variables whose values `kg.sparqltext.with_values` put into the text: they must open the
+    outermost WHERE group, not have landed anywhere else."""
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise QueryError(f"The query nests {depth} levels of brackets; at most {MAX_DEPTH} are allowed.")
     tree = _parse(text)
     if _contains(tree, "ServiceGraphPattern"):
         raise ServiceRefused("SERVICE is refused: queries run on this graph only and make no outside requests.")
+    if bound and _leading_values(tree[1]) != list(bound):
+        raise QueryError("Could not place the parameter values at the start of the query's WHERE clause.")
     return _FORMS[tree[1].name]
 
 
+def _leading_values(query: Any) -> list[str]:
+    """The variables of the VALUES block that opens a query's WHERE group, if any."""
+    parts = query["where"].get("part") or []
+    first = parts[0] if parts else None
+    if first is None or getattr(first, "name", "") != "InlineData":
+        return []
+    return [str(variable) for variable in first["var"]]
+
+
 def _parse(text: str) -> Any:
-    """rdflib's parse tree of a query; updates and syntax errors become QueryError."""
+    """rdflib's parse tree of a query; updates and syntax errors become QueryError.
+
+    The tree must show what Oxigraph will run, and rdflib reads text differently in two places
+    where a SERVICE could hide: it expands `\\u` escapes everywhere before parsing (SPARQL 1.1
+    §19.2), Oxigraph only inside strings and IRIs, so an escaped quote, `>` or `#` would end a token
+    for one and not the other (escapes of ASCII characters are refused: none is needed); and its
+    comments end at a line feed only, so carriage returns become line feeds."""
     from pyparsing import ParseException
     from rdflib.plugins.sparql import parser
 
+    for escape in parser.expandUnicodeEscapes_re.finditer(text):
+        if int(escape.group(1), 16) < 0x80:
+            raise QueryError(
+                f"Invalid SPARQL: {escape.group()} escapes an ASCII character; write the character itself"
+                " (inside strings \\\" \\' \\\\ \\n \\t also work)."
+            )
+    text = re.sub(r"\r\n?", "\n", text)
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -84,21 +113,21 @@ def _parse(text: str) -> Any:
 
 
 def _in_deep_thread(function: Any) -> None:
-    """Run `function` in a thread with a large stack and recursion limit (the parser recurses per
-    nesting level); the limit is raised once, never lowered under another thread's feet."""
-    with _STACK_LOCK:
-        if sys.getrecursionlimit() < _RECURSION_LIMIT:
-            sys.setrecursionlimit(_RECURSION_LIMIT)
-        previous = threading.stack_size(_STACK_BYTES)
+    """Run `function` in a thread with a large stack under `_RECURSION_LIMIT` (the parser recurses
+    per nesting level), one parse at a time; the process's own limit is restored afterwards."""
+    with _PARSE_LOCK:
+        limit, stack = sys.getrecursionlimit(), threading.stack_size(_STACK_BYTES)
+        sys.setrecursionlimit(_RECURSION_LIMIT)
         try:
             thread = threading.Thread(target=function, name="sparql-parse")
             thread.start()
+            thread.join()
         finally:
-            threading.stack_size(previous)
-    thread.join()
+            threading.stack_size(stack)
+            sys.setrecursionlimit(limit)
 
 
-_STACK_LOCK = threading.Lock()
+_PARSE_LOCK = threading.Lock()
 
 
 def _contains(node: Any, name: str) -> bool:

@@ -25,8 +25,9 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.errors import QueryError, UsageError
-from kg.graph import TherapyGraph, iri
+from kg.graph import TherapyGraph, iri, to_term
 from kg.guard import check
+from kg.sparqltext import with_values
 from kg.resources import QUERIES_DIR
 
 _PARAM = re.compile(r"#\s*param\s+(\w+)\s*\((\w+)(?:,\s*(optional))?\)\s*:\s*(.+)")
@@ -152,6 +153,9 @@ def _guess_kind(value: str) -> str:
 
 
 def run(graph: TherapyGraph, text: str, values: dict[str, Any] | None = None) -> Any:
-    """Check (`kg.guard`), then run a read query; returns pyoxigraph's answer (solutions, boolean or triples)."""
-    check(text)
-    return graph.query(text, values)
+    """Bind, check (`kg.guard`: the text that runs is the text checked), then run a read query;
+    returns pyoxigraph's answer (solutions, boolean or triples)."""
+    terms = {name: to_term(value) for name, value in (values or {}).items()}
+    final = with_values(text, terms)
+    check(final, tuple(terms))
+    return graph.query(final)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -319,21 +320,36 @@ def test_keyword_named_variables_run(runner: CliRunner, text: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_service_hidden_behind_a_string_is_refused_before_any_request(runner: CliRunner) -> None:
+@pytest.fixture()
+def unvisited_port() -> Iterator[int]:
+    """A listening loopback port that must see no connection: a SERVICE that ran would call it."""
     import socket
 
-    with socket.socket() as listener:  # a port that would see the request if SERVICE ran
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        listener.settimeout(0.5)
-        port = listener.getsockname()[1]
-        text = f"SELECT * WHERE {{ FILTER(1<'>' || true) SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} # '\n}}"
-        result = _run(runner, text)
-        assert result.exit_code == 1 and "SERVICE is refused" in result.output
+        listener.settimeout(0.3)
+        yield listener.getsockname()[1]
         with pytest.raises(TimeoutError):
             listener.accept()
+
+
+def test_service_hidden_behind_a_string_is_refused_before_any_request(runner: CliRunner, unvisited_port: int) -> None:
+    text = f"SELECT * WHERE {{ FILTER(1<'>' || true) SERVICE <http://127.0.0.1:{unvisited_port}/x> {{ ?s ?p ?o }} # '\n}}"
+    result = _run(runner, text)
+    assert result.exit_code == 1 and "SERVICE is refused" in result.output
 
 
 def test_deeply_nested_query_is_refused_not_crashed(runner: CliRunner) -> None:
     result = _run(runner, "SELECT * WHERE " + "{" * 5000 + "}" * 5000)
     assert result.exit_code == 1 and "nests 5000 levels" in result.output
+
+
+def test_bound_values_cannot_become_query_code(runner: CliRunner, unvisited_port: int) -> None:
+    """A `<` that reads like an IRI's start misplaces the values inside a string: the text that
+    would run is the text checked, so nothing runs and the user is told why."""
+    text = """SELECT (1<'>'&&"')"="{" AS ?a) WHERE { ?s ?p ?o }"""
+    value = f'" || EXISTS {{ SERVICE <http://127.0.0.1:{unvisited_port}/x> {{ }} }} && "'
+    result = _run(runner, text, "--param", f"x={value}")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert any(reason in result.output for reason in ("SERVICE is refused", "Could not place", "Invalid SPARQL"))
