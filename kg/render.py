@@ -51,6 +51,7 @@ def fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:
         "value": fact.value,
         "label": fact.label,
         "inherited_from": fact.inherited_from,
+        "applies_to": fact.applies_to,
         "sources": [{"id": s, "citation": sources[s].citation if s in sources else s} for s in fact.sources],
     }
 
@@ -199,7 +200,7 @@ def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
         text = escape(fact.label)
         if citations is not None:
             text += " " + escape(citations.mark(fact.sources))
-        if fact.inherited_from:
-            text += f" [dim](inherited from {escape(fact.inherited_from)})[/dim]"
+        if fact.note:
+            text += f" [dim]({escape(fact.note)})[/dim]"
         parts.append(text)
     return "\n".join(parts)

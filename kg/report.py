@@ -50,8 +50,8 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
 
 def _fact_text(fact: Fact, citations: Citations | None) -> str:
     text = fact.label
-    if fact.inherited_from:
-        text += f" (inherited from {fact.inherited_from})"
+    if fact.note:
+        text += f" ({fact.note})"
     if citations is not None:
         text += " " + citations.mark(fact.sources)
     return text
@@ -71,7 +71,7 @@ def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
         for cell in row.cells:
             texts = []
             for fact in cell:
-                text = fact.label + (f" (inherited from {fact.inherited_from})" if fact.inherited_from else "")
+                text = fact.label + (f" ({fact.note})" if fact.note else "")
                 if sources:
                     text += f" [{'; '.join(fact.sources)}]"
                 texts.append(text)
@@ -174,8 +174,8 @@ def to_html(comparison: Comparison, *, sources: bool = True) -> str:
                 items = []
                 for fact in cell:
                     item = esc(fact.label)
-                    if fact.inherited_from:
-                        item += f' <span class="inherited">(inherited from {esc(fact.inherited_from)})</span>'
+                    if fact.note:
+                        item += f' <span class="inherited">({esc(fact.note)})</span>'
                     if citations is not None:
                         item += f" <sup>{esc(citations.mark(fact.sources))}</sup>"
                     items.append(f"<li>{item}</li>")

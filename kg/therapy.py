@@ -58,12 +58,23 @@ class Source:
 
 @dataclass
 class Fact:
-    """One value with the sources stating it; `inherited_from` names the modality it comes from."""
+    """One value with the sources stating it; `inherited_from` names the modality it comes from,
+    `applies_to` the sub-modality it holds for when a modality states no value of its own."""
 
     value: Any
     label: str
     sources: list[str] = field(default_factory=list)
     inherited_from: str | None = None
+    applies_to: str | None = None
+
+    @property
+    def note(self) -> str:
+        """How the value relates to the therapy it is shown for; every output prints this."""
+        if self.applies_to:
+            return f"for {self.applies_to}"
+        if self.inherited_from:
+            return f"inherited from {self.inherited_from}"
+        return ""
 
 
 @dataclass
@@ -79,8 +90,10 @@ class PropertyRow:
 
     @property
     def conflict(self) -> bool:
-        """Sources disagree: a single-valued property has more than one value."""
-        return self.single_valued and len(self.facts) > 1
+        """Sources disagree: a single-valued property has more than one value for the same therapy
+        (values of different sub-modalities do not disagree)."""
+        scopes = [fact.applies_to for fact in self.facts]
+        return self.single_valued and len(scopes) > len(set(scopes))
 
 
 @dataclass
@@ -220,20 +233,37 @@ class Therapies:
                     queue.append(parent)
         return lineage
 
+    @cached_property
+    def _rules(self) -> list[dict[str, Any]]:
+        return self.graph.select_named("consistency-rules")
+
+    @cached_property
+    def _children(self) -> dict[str, list[TherapyRef]]:
+        """Sub-modalities of each modality (products are not listed)."""
+        children: dict[str, list[TherapyRef]] = defaultdict(list)
+        refs = {ref.iri: ref for ref in self.all("modality")}
+        for child, parents in self._parents.items():
+            for parent in parents:
+                if child in refs:
+                    children[parent.iri].append(refs[child])
+        return children
+
     def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
-        """Every comparable property in ontology order, with values from the nearest holder that states any."""
+        """Every comparable property in ontology order, with values from the nearest holder that states
+        any. A value the ontology's consistency rules rule out for this therapy (HLA matching for
+        autologous cells) is not inherited; a modality that states nothing, itself or above, shows
+        what each of its sub-modalities states, marked with the sub-modality."""
         lineage = lineage if lineage is not None else self.lineage(ref)
-        depth = {holder.iri: position for position, holder in enumerate(lineage)}
-        by_property: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        for row in self.graph.select_named("therapy-facts", {"therapy": iri(ref.iri)}):
-            by_property[row["property"]][row["holder"]].append(row)
+        stated = self._statements(ref)
+        order = [holder.iri for holder in lineage]
+        excluded = self._excluded(stated, order)
+        children = [(child, self._statements(child)) for child in self._children.get(ref.iri, [])]
         rows = []
         for prop in self.comparable_properties:
-            holders = by_property.get(prop["property"], {})
-            facts: list[Fact] = []
-            if holders:
-                nearest = min(holders, key=lambda h: depth.get(h, len(depth)))
-                facts = _merge(holders[nearest], inherited_from=None if nearest == ref.iri else short_id(nearest))
+            facts = self._nearest(ref, stated.get(prop["property"], {}), order, excluded.get(prop["property"], set()))
+            if not facts:
+                facts = [_scoped(fact, child.id) for child, statements in children
+                         for fact in _merge(statements.get(prop["property"], {}).get(child.iri, []))]
             rows.append(
                 PropertyRow(
                     property=vocab.compact(prop["property"]),
@@ -245,6 +275,32 @@ class Therapies:
                 )
             )
         return rows
+
+    def _statements(self, ref: TherapyRef) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """property -> holder (the therapy or a modality above it) -> statement rows."""
+        by_property: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for row in self.graph.select_named("therapy-facts", {"therapy": iri(ref.iri)}):
+            by_property[row["property"]][row["holder"]].append(row)
+        return by_property
+
+    def _excluded(self, stated: dict[str, dict[str, list[dict[str, Any]]]], order: list[str]) -> dict[str, set[str]]:
+        """property -> values the consistency rules rule out, given the therapy's nearest values."""
+        excluded: dict[str, set[str]] = defaultdict(set)
+        for rule in self._rules:
+            holders = stated.get(rule["when"], {})
+            nearest = min(holders, key=order.index, default=None)
+            if nearest is not None and {str(r["value"]) for r in holders[nearest]} == {str(rule["whenValue"])}:
+                excluded[rule["excludes"]].add(str(rule["excludedValue"]))
+        return excluded
+
+    @staticmethod
+    def _nearest(ref: TherapyRef, holders: dict[str, list[dict[str, Any]]], order: list[str], excluded: set[str]) -> list[Fact]:
+        """The values of the nearest holder that states any value not ruled out."""
+        for holder in sorted(holders, key=lambda h: order.index(h) if h in order else len(order)):
+            rows = [row for row in holders[holder] if str(row["value"]) not in excluded]
+            if rows:
+                return _merge(rows, inherited_from=None if holder == ref.iri else short_id(holder))
+        return []
 
     def evidence(self, ref: TherapyRef) -> list[Evidence]:
         """Approvals, trials, outcomes, adverse-event observations and awards for the therapy and its products."""
@@ -333,6 +389,11 @@ def _merge(rows: list[dict[str, Any]], inherited_from: str | None = None) -> lis
     for fact in ordered:
         fact.sources.sort()
     return ordered
+
+
+def _scoped(fact: Fact, sub_modality: str) -> Fact:
+    fact.applies_to = sub_modality
+    return fact
 
 
 def _display(value: Any) -> str:

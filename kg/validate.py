@@ -1,10 +1,12 @@
-"""Validation of a dataset before it becomes the store: SHACL shapes plus the provenance rules.
+"""Validation of a dataset before it becomes the store: SHACL shapes plus the graph rules.
 
-SHACL (pyshacl) checks the shapes in `ontology/shapes.ttl` on the union of all graphs. The
-provenance rules need to know which named graph a triple is in, which SHACL cannot see, so they
-are SPARQL queries over the dataset: the catalogue may only name and classify things, and every
-source file must describe the source whose graph it is. Both kinds of finding read the same way:
-where, focus node, path, message.
+SHACL (pyshacl) checks the shapes in `ontology/shapes.ttl` on the union of all graphs. The graph
+rules need to know which named graph a triple is in, or to follow a therapy's lineage, which SHACL
+cannot, so they are SPARQL queries over the dataset: the catalogue may only name and classify
+things, every source file must describe the source whose graph it is, and no therapy may have —
+stated or from a modality above it — a value that the ontology's consistency rules rule out
+(autologous cells and HLA matching, off-the-shelf use, a high risk of GvHD). All findings read the
+same way: where, focus node, path, message.
 """
 
 from __future__ import annotations
@@ -73,6 +75,24 @@ PROVENANCE_RULES = [
       BIND(rdf:type AS ?path)
       BIND("a source file must describe its own source (the IRI src:<file name>) as a tkg:Source" AS ?message)
     }} GROUP BY ?graph ?focus ?path ?message""",
+    f"""
+    SELECT DISTINCT ?graph ?focus ?holder ?path ?value ?message WHERE {{
+      GRAPH <{vocab.ONTOLOGY_GRAPH}> {{
+        ?rule a tkg:ConsistencyRule ; rdfs:label ?ruleLabel ; tkg:whenProperty ?when ; tkg:whenValue ?whenValue ;
+              tkg:excludesProperty ?path ; tkg:excludesValue ?value .
+      }}
+      GRAPH ?g1 {{ ?stater ?when ?whenValue }}
+      ?focus (tkg:modality|skos:broader)* ?stater .
+      FILTER NOT EXISTS {{ ?focus (tkg:modality|skos:broader)* ?other . GRAPH ?g3 {{ ?other ?when ?otherValue }}
+                          FILTER(?otherValue != ?whenValue) }}
+      ?focus (tkg:modality|skos:broader)* ?holder .
+      GRAPH ?graph {{ ?holder ?path ?value }}
+      FILTER(STRSTARTS(STR(?graph), "{vocab.SOURCE}"))
+      BIND(CONCAT("contradicts the rule '", ?ruleLabel, "' (its ", STRAFTER(STR(?when), "#"), " is ",
+                  STRAFTER(STR(?whenValue), "#"), ")",
+                  IF(?holder = ?focus, "", CONCAT("; the value is stated for ", STRAFTER(STR(?holder), "/resource/"), " above it")),
+                  "; attach the claim to what its source describes") AS ?message)
+    }}""",
 ]
 
 
@@ -80,12 +100,14 @@ Locations = dict[str, dict[str, str]]  # subject IRI -> {file name: graph IRI}
 
 
 def check_provenance(store: ox.Store, where: Locations) -> list[Finding]:
-    """Run the provenance rules on a store holding the dataset's named graphs."""
+    """Run the graph rules on a store holding the dataset's named graphs (lineages are followed
+    across them: the default graph is their union; every rule reports DISTINCT findings)."""
     findings = []
     for rule in PROVENANCE_RULES:
-        for row in store.query(rule, prefixes=vocab.PREFIXES):
+        for row in store.query(rule, prefixes=vocab.PREFIXES, use_default_graph_as_union=True):
             focus, graph = row["focus"].value, row["graph"].value
-            files = tuple(name for name, g in where.get(focus, {}).items() if g == graph)
+            subject = (_optional(row, "holder") or row["focus"]).value  # who the offending triple is about
+            files = tuple(name for name, g in where.get(subject, {}).items() if g == graph)
             findings.append(
                 Finding(
                     focus=vocab.compact(focus),

@@ -73,7 +73,7 @@ STYLES: dict[str, Style] = {
 }
 EDGE_STYLES: dict[str, tuple[str, str, bool]] = {
     "stated": ("value stated for the therapy", "#5f6b7a", False),
-    "inherited": ("value inherited from a modality", "#2a9d8f", True),
+    "inherited": ("value inherited from a modality, or held by one sub-modality", "#2a9d8f", True),
     "conflict": ("sources disagree", "#c62828", False),
     "is-a": ("is a (modality hierarchy)", "#1f4e79", False),
     "states": ("source states the value", "#c4c4c4", False),
@@ -168,8 +168,8 @@ class _Link(NamedTuple):
 
 
 def _stated_once(links: list[_Link], therapies: Therapies) -> list[_Link]:
-    """The overview links each value once, from the therapy it is about: an inherited value is left
-    to the modality stating it, and evidence a modality gathers from its products to those products."""
+    """The overview links each value once, from the therapy it is about: an inherited value, or one
+    a modality shows for a sub-modality, is left to the modality stating it, and evidence a modality gathers from its products to those products."""
     above = {ref.id: {r.id for r in therapies.lineage(ref)[1:]} for ref in {link.ref for link in links}}
     reached: dict[str, set[str]] = defaultdict(set)
     for link in links:
@@ -177,7 +177,7 @@ def _stated_once(links: list[_Link], therapies: Therapies) -> list[_Link]:
     return [
         link
         for link in links
-        if not link.fact.inherited_from
+        if not link.fact.note
         and not (
             _kind(link.row) in ("approval", "trial", "observation")
             and any(link.ref.id in above[other] for other in reached[_node_id(link.row, link.fact)])
@@ -192,9 +192,9 @@ def _add_value(view: nx.MultiDiGraph, link: _Link, labels: dict[str, str], cited
     if node not in view:
         label = f"{row.label}: {fact.label}" if isinstance(fact.value, bool) else fact.label
         view.add_node(node, kind=_kind(row), label=label, title=f"{row.label}: {fact.label}", compared=False)
-    notes = [note for note in (_inherited(fact, labels), "sources disagree" if link.conflict else "") if note]
+    notes = [note for note in (_note(fact, labels), "sources disagree" if link.conflict else "") if note]
     title = f"{ref.label}\n{row.label}: {fact.label}" + "".join(f"\n({note})" for note in notes)
-    kind = "conflict" if link.conflict else "inherited" if fact.inherited_from else "stated"
+    kind = "conflict" if link.conflict else "inherited" if fact.note else "stated"
     title += "\n\n" + _cite(fact.sources, cited)
     view.add_edge(f"therapy:{ref.id}", node, kind=kind, label=row.label, title=title)
     return node
@@ -212,10 +212,10 @@ def _add_sources(view: nx.MultiDiGraph, node: str, source_ids: list[str], cited:
         view.add_edge(source, node, kind="states", label="states", title=title)
 
 
-def _inherited(fact: Fact, labels: dict[str, str]) -> str:
-    if not fact.inherited_from:
-        return ""
-    return f"inherited from {labels.get(fact.inherited_from, fact.inherited_from)}"
+def _note(fact: Fact, labels: dict[str, str]) -> str:
+    """`Fact.note` with the therapy's label in place of its id."""
+    named = fact.applies_to or fact.inherited_from
+    return fact.note.replace(named, labels.get(named, named)) if named else ""
 
 
 def _kind(row: ComparisonRow) -> str:
@@ -246,8 +246,7 @@ def _node_id(row: ComparisonRow, fact: Fact) -> str:
 
 def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], cited: dict[str, Source]) -> str:
     """Who has the value (and from where it is inherited), then every source stating it."""
-    lines = [f"• {ref.label}" + (f" ({_inherited(fact, labels)})" if fact.inherited_from else "")
-             for ref, fact in held]
+    lines = [f"• {ref.label}" + (f" ({_note(fact, labels)})" if fact.note else "") for ref, fact in held]
     source_ids = sorted({s for _, fact in held for s in fact.sources})
     return "\n".join(lines) + "\n\n" + _cite(source_ids, cited)
 

@@ -43,7 +43,7 @@ def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner
     doc = _json(runner, "car-t", "car-nk")
     assert [t["id"] for t in doc["therapies"]] == ["car-t", "car-nk"]
     expected = {
-        "tkg:cellSource": ({"tkg:Autologous"}, {"tkg:Allogeneic"}),
+        "tkg:cellSource": ({"tkg:Autologous", "tkg:Allogeneic"}, {"tkg:Allogeneic"}),
         "tkg:hlaMatchingRequired": ({True}, {False}),
         "tkg:offTheShelf": ({False}, {True}),
         "tkg:crsRisk": ({"tkg:RiskHigh"}, {"tkg:RiskMinimal"}),
@@ -55,8 +55,15 @@ def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner
         assert _sources(row["cells"][0]) and _sources(row["cells"][1])
     assert "src:cancerfax-2020-car-nk" in _sources(_row(doc, "tkg:cellSource")["cells"][1])
     assert "src:lu-2021-front-oncol" in _sources(_row(doc, "tkg:crsRisk")["cells"][1])
-    gvhd = _row(doc, "tkg:gvhdRisk")
-    assert _values(gvhd["cells"][0]) == {"tkg:RiskHigh"}
+    # CAR-T as a whole states neither: each value is shown for the sub-modality its source describes
+    scopes = {prop: [(v["value"], v["applies_to"]) for v in _row(doc, prop)["cells"][0]]
+              for prop in ("tkg:cellSource", "tkg:hlaMatchingRequired", "tkg:offTheShelf", "tkg:gvhdRisk")}
+    assert scopes == {
+        "tkg:cellSource": [("tkg:Allogeneic", "allogeneic-car-t"), ("tkg:Autologous", "autologous-car-t")],
+        "tkg:hlaMatchingRequired": [(True, "allogeneic-car-t")],
+        "tkg:offTheShelf": [(False, "autologous-car-t")],
+        "tkg:gvhdRisk": [("tkg:RiskHigh", "allogeneic-car-t")],
+    }
     observed = _row(doc, "adverse-event:crs:tkg:AnyGrade")
     assert observed["group"] == "safety"
     nejm = [v for v in observed["cells"][1] if _sources([v]) == {"src:liu-2020-nejm"}]
@@ -72,7 +79,8 @@ def test_product_vs_product_marks_inherited_values(runner: CliRunner) -> None:
     assert [v["inherited_from"] for v in own["cells"][0]] == [None]
     assert _values(own["cells"][0]) == {"tkg:Autologous"} and _values(own["cells"][1]) == {"tkg:Allogeneic"}
     hla = _row(doc, "tkg:hlaMatchingRequired")
-    assert _values(hla["cells"][0]) == {True} and _values(hla["cells"][1]) == {False}
+    assert _values(hla["cells"][0]) == set() and _values(hla["cells"][1]) == {False}  # autologous: not inherited
+    assert _values(_row(doc, "tkg:gvhdRisk")["cells"][0]) == set()
     approvals = _row(doc, "approval:fda")
     assert approvals["cells"][0][0]["value"]["date"] == "2017-08-30"
     assert approvals["cells"][1] == []
@@ -137,7 +145,7 @@ def test_csv_parses_with_one_column_per_therapy(runner: CliRunner) -> None:
     rows = list(csv.reader(io.StringIO(_invoke(runner, "--format", "csv"))))
     assert rows[0] == ["group", "property", "label", "differs", "CAR-T cell therapy", "CAR-NK cell therapy"]
     by_property = {r[1]: r for r in rows[1:]}
-    assert by_property["tkg:cellSource"][4].startswith("autologous [")
+    assert by_property["tkg:cellSource"][4].startswith("allogeneic (for allogeneic-car-t) [src:lu-2021-front-oncol] | autologous (for autologous-car-t) [")
     assert "src:cancerfax-2020-car-nk" in by_property["tkg:cellSource"][5]
     assert all(len(r) == 6 for r in rows)
 
@@ -146,7 +154,7 @@ def test_markdown_is_a_table_per_group_with_sources(runner: CliRunner) -> None:
     text = _invoke(runner, "--format", "markdown")
     table_lines = [line for line in text.splitlines() if line.startswith("|")]
     assert table_lines and all(line.count("|") - line.count("\\|") == 4 for line in table_lines)
-    assert "| **cell source** | autologous" in text
+    assert "| **HLA matching required** | yes (for allogeneic-car-t)" in text
     assert "## Sources" in text and "Liu E, Marin D, Banerjee P" in text
 
 

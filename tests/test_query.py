@@ -87,7 +87,7 @@ def test_fact_sources_for_a_therapy(graph: kg.TherapyGraph) -> None:
 
 def test_single_source_facts(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "single-source-facts")
-    assert {"therapy": "CAR-T cell therapy", "property": "manufacturing time",
+    assert {"therapy": "autologous CAR-T cell therapy", "property": "manufacturing time",
             "value": "several weeks of patient-specific culture and expansion",
             "source": SRC + "cancerfax-2020-car-nk"} in rows
     assert not any(r["therapy"] == "CAR-NK cell therapy" and r["property"] == "HLA matching required" for r in rows)
@@ -117,7 +117,7 @@ def test_response_rates(graph: kg.TherapyGraph) -> None:
 def test_products_by_modality(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "products-by-modality")
     kymriah = next(r for r in rows if r["brand"] == "Kymriah")
-    assert (kymriah["modality"], kymriah["generic"], kymriah["codes"]) == ("CAR-T cell therapy", "tisagenlecleucel", "CTL019")
+    assert (kymriah["modality"], kymriah["generic"], kymriah["codes"]) == ("autologous CAR-T cell therapy", "tisagenlecleucel", "CTL019")
 
 
 def test_claims_vs_evidence(graph: kg.TherapyGraph) -> None:

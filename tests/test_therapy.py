@@ -84,3 +84,65 @@ def test_every_comparable_property_has_a_row_even_without_data(graph: kg.Therapy
 def test_modality_description_includes_trials_of_its_products(graph: kg.TherapyGraph) -> None:
     trials = graph.describe("car-nk").of_kind("trial")
     assert "NCT03056339" in [t.first("nctId") for t in trials]
+
+
+# --- scoped claims and inheritance that never contradicts a product ---------------------------
+
+AUTOLOGOUS_PRODUCTS = ["tisagenlecleucel", "axicabtagene-ciloleucel", "brexucabtagene-autoleucel",
+                       "lisocabtagene-maraleucel", "idecabtagene-vicleucel", "ciltacabtagene-autoleucel",
+                       "obecabtagene-autoleucel"]
+
+
+def _row(description, prop: str):
+    return next(row for row in description.properties if row.property == prop)
+
+
+@pytest.mark.parametrize("product", AUTOLOGOUS_PRODUCTS)
+def test_approved_car_t_products_are_autologous_and_never_shown_needing_hla_matching(graph: kg.TherapyGraph, product: str) -> None:
+    description = graph.describe(product)
+    assert [f.value for f in _row(description, "tkg:cellSource").facts] == ["tkg:Autologous"]
+    assert "autologous-car-t" in [ref.id for ref in description.lineage]
+    assert True not in [f.value for f in _row(description, "tkg:hlaMatchingRequired").facts]
+    assert "tkg:RiskHigh" not in [f.value for f in _row(description, "tkg:gvhdRisk").facts]
+    assert True not in [f.value for f in _row(description, "tkg:offTheShelf").facts]
+
+
+def test_car_t_says_what_holds_for_each_cell_source(graph: kg.TherapyGraph) -> None:
+    car_t = graph.describe("car-t")
+    hla = _row(car_t, "tkg:hlaMatchingRequired")
+    assert [(f.value, f.applies_to, f.note) for f in hla.facts] == [(True, "allogeneic-car-t", "for allogeneic-car-t")]
+    assert "src:lu-2021-front-oncol" in hla.facts[0].sources
+    sources = {f.value: f.applies_to for f in _row(car_t, "tkg:cellSource").facts}
+    assert sources == {"tkg:Allogeneic": "allogeneic-car-t", "tkg:Autologous": "autologous-car-t"}
+    assert not _row(car_t, "tkg:cellSource").conflict  # two sub-modalities, not two disagreeing sources
+
+
+def test_seed_contrast_car_nk_against_allogeneic_car_t(graph: kg.TherapyGraph) -> None:
+    assert graph.resolve("allogeneic CAR-T").id == "allogeneic-car-t"
+    car_nk, allogeneic = graph.describe("car-nk"), graph.describe("allogeneic car-t")
+    assert [f.value for f in _row(car_nk, "tkg:hlaMatchingRequired").facts] == [False]
+    assert [f.value for f in _row(allogeneic, "tkg:hlaMatchingRequired").facts] == [True]
+    assert [f.value for f in _row(allogeneic, "tkg:gvhdRisk").facts] == ["tkg:RiskHigh"]
+
+
+def test_inheritance_skips_values_the_consistency_rules_rule_out(tmp_path) -> None:
+    """Even if contradicting data reached a store (validation would refuse it), a product made from
+    the patient's own cells does not inherit 'HLA matching required' or 'off the shelf'."""
+    import pyoxigraph as ox
+
+    from kg import derive, sources, vocab
+    from kg.resources import DATA_DIR, ONTOLOGY_FILE
+
+    store = ox.Store()
+    store.extend(q for qs in sources.parse_all(sources.input_files(DATA_DIR, ONTOLOGY_FILE)).values() for q in qs)
+    graph_iri = ox.NamedNode(vocab.SOURCE + "lu-2021-front-oncol")
+    for prop in ("hlaMatchingRequired", "offTheShelf"):
+        store.add(ox.Quad(ox.NamedNode(vocab.RESOURCE + "car-t"), ox.NamedNode(vocab.TKG + prop),
+                          ox.Literal("true", datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "boolean")), graph_iri))
+    store.extend(list(derive.lineage_quads(store)))
+    derive.merge_into_default_graph(store)
+    kymriah = kg.TherapyGraph(store).describe("kymriah")
+    assert _row(kymriah, "tkg:hlaMatchingRequired").facts == []
+    assert [f.value for f in _row(kymriah, "tkg:offTheShelf").facts] == [False]  # stated by the nearer autologous-car-t
+    car_t = kg.TherapyGraph(store).describe("car-t")
+    assert [f.value for f in _row(car_t, "tkg:hlaMatchingRequired").facts] == [True]  # no rule applies to CAR-T as a whole

@@ -84,8 +84,10 @@ def test_therapies_and_their_modality_hierarchy(car_t_vs_car_nk: nx.MultiDiGraph
 def test_shared_values_are_one_node_and_different_values_hang_off_each_side(
     graph: kg.TherapyGraph, car_t_vs_car_nk: nx.MultiDiGraph
 ) -> None:
-    assert _edges(car_t_vs_car_nk, "value:tkg:cellSource=tkg:Autologous") == {"car-t": "stated"}
-    assert _edges(car_t_vs_car_nk, "value:tkg:cellSource=tkg:Allogeneic") == {"car-nk": "stated"}
+    # CAR-T's cell sources are those of its sub-modalities: dashed, like inherited values
+    assert _edges(car_t_vs_car_nk, "value:tkg:cellSource=tkg:Autologous") == {"car-t": "inherited"}
+    assert _edges(car_t_vs_car_nk, "value:tkg:cellSource=tkg:Allogeneic") == {"car-t": "inherited", "car-nk": "stated"}
+    assert _edges(car_t_vs_car_nk, "value:tkg:effectorCell=tkg:TCell") == {"car-t": "stated"}
     assert set(_edges(car_t_vs_car_nk, "value:tkg:killingMechanism=tkg:CarDependentKilling")) == {"car-t", "car-nk"}
     # Every value of every property row is one node, linked from exactly the therapies whose cell holds it.
     comparison = compare(graph, ["car-t", "car-nk"])
@@ -210,8 +212,8 @@ def test_layout_places_shared_values_between_the_therapies(car_t_vs_car_nk: nx.M
     points = {(n["x"], n["y"]) for n in document["nodes"]}
     assert len(points) == len(document["nodes"]) and all(math.isfinite(v) for p in points for v in p)
     assert x["therapy:car-t"] < x["value:tkg:killingMechanism=tkg:CarDependentKilling"] < x["therapy:car-nk"]
-    assert x["value:tkg:cellSource=tkg:Autologous"] < x["therapy:cellular-immunotherapy"]
-    assert x["value:tkg:cellSource=tkg:Allogeneic"] > x["therapy:cellular-immunotherapy"]
+    assert x["value:tkg:effectorCell=tkg:TCell"] < x["therapy:cellular-immunotherapy"]
+    assert x["value:tkg:effectorCell=tkg:NKCell"] > x["therapy:cellular-immunotherapy"]
     assert document["options"]["physics"] == {"enabled": False}
 
 
