@@ -3,7 +3,7 @@
 `read_records` finds studies in what the registry hands out: single-study files, API pages
 (`{"studies": [...], "nextPageToken": ...}`), JSON Lines and directories of these. `to_record`
 turns one study into the quads of its own graph `src:ctgov-NCTxxxxxxxx`, which describes the record
-as a source (a `tkg:IngestedRecord`, primary evidence) and states what the record says about the
+as a source (a `tkg:IngestedRecord`, claim kind registry record) and states what the record says about the
 trial `tkgr:NCTxxxxxxxx`, the same node curated sources describe, so both meet. Nothing is written
 here; `kg.ingest` decides which records to keep.
 
@@ -362,7 +362,7 @@ def _describe_source(out: _Quads, nct: str, title: str, modified: ox.Literal) ->
     out.add(source, "tkg:url", ox.Literal(f"https://clinicaltrials.gov/study/{nct}", datatype=_iri("xsd:anyURI")))
     out.add(source, "dcterms:modified", modified)
     out.add(source, "dcterms:isPartOf", _iri(REGISTRY))
-    out.add(source, "tkg:claimKind", _iri("tkg:PrimaryEvidence"))
+    out.add(source, "tkg:claimKind", _iri("tkg:RegistryClaim"))
 
 
 def _describe_trial(out: _Quads, trial: ox.NamedNode, protocol: _Field, nct: str, title: str) -> None:

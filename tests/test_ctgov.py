@@ -203,7 +203,7 @@ def test_record_graph_describes_its_own_source(matcher: InterventionMatcher) -> 
     assert values(record, source, "tkg:nctId") == text("NCT03056339")
     assert values(record, source, "tkg:url") == {typed("https://clinicaltrials.gov/study/NCT03056339", "anyURI")}
     assert values(record, source, "dcterms:modified") == {typed("2023-06-22", "date")}
-    assert values(record, source, "tkg:claimKind") == {iri("tkg:PrimaryEvidence")}
+    assert values(record, source, "tkg:claimKind") == {iri("tkg:RegistryClaim")}
     assert values(record, source, "dcterms:isPartOf") == {iri("src:clinicaltrials-gov")}
 
 
