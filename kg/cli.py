@@ -228,18 +228,21 @@ def compare(
     only_differences: Annotated[bool, typer.Option("--only-differences", help="Hide rows where all agree.")] = False,
     sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
+    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Only values a source of this kind or a stronger one states: primary, regulatory, registry, review, popular.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     endpoint: EndpointOption = None,
 ) -> None:
     """Compare therapies side by side; every value with its sources, differing rows highlighted.
 
-    Groups: manufacturing, safety, mechanism, targets, regulatory, evidence.
+    Groups: manufacturing, safety, mechanism, targets, regulatory, evidence. Each source is shown with
+    its kind of claim and date; --evidence primary keeps only values primary evidence supports.
     Example: kg compare car-t car-nk --format markdown
     """
     from kg import report
     from kg.compare import compare as run_compare
 
-    comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences)
+    comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences,
+                             evidence=evidence)
     if output is CompareFormat.table and out is None:
         report.print_table(comparison, _console(), sources=sources)
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kg.errors import UsageError
@@ -60,8 +60,11 @@ def compare(
     *,
     group: str | None = None,
     only_differences: bool = False,
+    evidence: str | None = None,
 ) -> Comparison:
-    """Compare therapies by name; rows with no data for any therapy are left out."""
+    """Compare therapies by name; rows with no data for any therapy are left out. With `evidence`
+    (a claim kind: `primary`, `regulatory`, `registry`, `review`, `popular`), values are kept only
+    when at least one of their sources is of that kind or a stronger one."""
     if len(names) < 2:
         raise UsageError("Give at least two therapies to compare, e.g. kg compare car-t car-nk.")
     therapies = graph.therapies
@@ -78,7 +81,7 @@ def compare(
         raise UsageError(f"Unknown group '{group}'. Groups: {', '.join(dict.fromkeys(keys))}.")
 
     property_rows = [therapies.properties(ref) for ref in refs]
-    evidence = [therapies.evidence(ref) for ref in refs]
+    items = [therapies.evidence(ref) for ref in refs]
     rows: list[ComparisonRow] = []
     for position, first in enumerate(property_rows[0]):
         cells = [per_therapy[position].facts for per_therapy in property_rows]
@@ -95,11 +98,14 @@ def compare(
     for g in groups:
         if g["evidenceClass"]:
             kind = EVIDENCE_KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
-            rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, evidence, therapies.value_order)
+            rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, items, therapies.value_order)
             if kind == "trial":
                 counts = [therapies.registered_trials(ref) for ref in refs]
                 rows.append(_registered_row(g["groupKey"], g["groupLabel"], counts))
 
+    all_sources = therapies.sources()
+    if evidence is not None:
+        rows = _supported(rows, all_sources, therapies.evidence_rank(evidence))
     order = list(dict.fromkeys(keys))
     rows.sort(key=lambda r: order.index(r.group))  # stable: keeps property order, then evidence rows
     rows = [r for r in rows if any(r.cells)]
@@ -108,8 +114,20 @@ def compare(
     if only_differences:
         rows = [r for r in rows if r.differs]
     cited = sorted({s for r in rows for cell in r.cells for f in cell for s in f.sources})
-    all_sources = therapies.sources()
     return Comparison(refs, rows, {s: all_sources[s] for s in cited if s in all_sources})
+
+
+def _supported(rows: list[ComparisonRow], sources: dict[str, Source], rank: int) -> list[ComparisonRow]:
+    """The rows with only the values that at least one source of rank `rank` or stronger states."""
+    def strong(fact: Fact) -> bool:
+        return any(sources[s].strength >= rank for s in fact.sources if s in sources)
+
+    kept = []
+    for row in rows:
+        cells = [[fact for fact in cell if strong(fact)] for cell in row.cells]
+        still_disagree = any(len(scopes) > len(set(scopes)) for scopes in ([f.applies_to for f in c] for c in cells))
+        kept.append(replace(row, cells=cells, conflict=row.conflict and still_disagree))
+    return kept
 
 
 

@@ -52,8 +52,15 @@ def fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:
         "label": fact.label,
         "inherited_from": fact.inherited_from,
         "applies_to": fact.applies_to,
-        "sources": [{"id": s, "citation": sources[s].citation if s in sources else s} for s in fact.sources],
+        "sources": [_source_json(s, sources) for s in fact.sources],
     }
+
+
+def _source_json(source_id: str, sources: dict[str, Source]) -> dict[str, Any]:
+    source = sources.get(source_id)
+    if source is None:
+        return {"id": source_id, "citation": source_id, "kind": None, "date": None}
+    return {"id": source_id, "citation": source.citation, "kind": source.kind, "date": source.date}
 
 
 def description_json(description: Description) -> dict[str, Any]:
@@ -113,23 +120,38 @@ def _labels(item: Evidence, name: str) -> str:
     return ", ".join(f.label for f in item.fields.get(name, [])) or "—"
 
 
+def source_tag(source_id: str, sources: dict[str, Source]) -> str:
+    """The source's kind and date (`review 2021-08-06`), or nothing for an unknown source."""
+    source = sources.get(source_id)
+    return source.tag if source else ""
+
+
+def popular_only(fact: Fact, sources: dict[str, Source]) -> bool:
+    """Whether the value rests only on sources of the weakest kind (popular claims): outputs
+    show such values visibly weaker."""
+    strengths = [sources[s].strength for s in fact.sources if s in sources]
+    return bool(strengths) and max(strengths) <= 1
+
+
 class Citations:
-    """Numbers sources in order of first use, so tables can show `[1]` and a legend."""
+    """Numbers sources in order of first use, so tables can show `[1 review 2021-08-06]` (number,
+    kind, date) beside a value and a legend below."""
 
     def __init__(self, sources: dict[str, Source]) -> None:
         self.sources = sources
         self.numbers: dict[str, int] = {}
 
     def mark(self, source_ids: list[str]) -> str:
-        numbers = [self.numbers.setdefault(s, len(self.numbers) + 1) for s in source_ids]
-        return "".join(f"[{n}]" for n in sorted(numbers))
+        numbered = sorted((self.numbers.setdefault(s, len(self.numbers) + 1), s) for s in source_ids)
+        return "".join(f"[{' '.join(filter(None, (str(n), source_tag(s, self.sources))))}]" for n, s in numbered)
 
     def entries(self) -> list[tuple[int, str]]:
-        """(number, citation and link) for every source marked so far."""
+        """(number, kind, date, citation and link) for every source marked so far."""
         entries = []
         for source_id, number in self.numbers.items():
             source = self.sources.get(source_id)
-            entries.append((number, f"{source.citation} {source.link or ''}".strip() if source else source_id))
+            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or ''}" if source else source_id
+            entries.append((number, text.strip()))
         return entries
 
     def legend(self) -> list[str]:
@@ -200,6 +222,8 @@ def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
         text = escape(fact.label)
         if citations is not None:
             text += " " + escape(citations.mark(fact.sources))
+            if popular_only(fact, citations.sources):
+                text = f"[dim italic]{text}[/dim italic]"
         if fact.note:
             text += f" [dim]({escape(fact.note)})[/dim]"
         parts.append(text)

@@ -1,7 +1,10 @@
 """A comparison in every output format: rich table, Markdown, CSV, JSON and standalone HTML.
 
 All formats share one reading of a cell: each value, whether it is inherited, and the sources
-that state it (numbered `[n]` in the table, Markdown and HTML legends; ids in CSV and JSON).
+that state it with each source's kind of claim and date (`[n review 2021-08-06]` in the table,
+Markdown and HTML, whose legends give the citations; ids, kinds and dates in CSV and JSON). A value
+that rests on popular claims only is shown weaker: dim in the terminal, in italics in Markdown and
+HTML.
 The HTML page is self-contained: inline styles, no scripts, no external `src`/`href`, and every
 text from the data is escaped.
 """
@@ -14,7 +17,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from kg.compare import Comparison, ComparisonRow
-from kg.render import Citations, fact_json, to_jsonable
+from kg.render import Citations, fact_json, popular_only, source_tag, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,7 +46,8 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
                 }
                 for row in comparison.rows
             ],
-            "sources": [{"id": s.id, "citation": s.citation, "link": s.link} for s in sources.values()],
+            "sources": [{"id": s.id, "citation": s.citation, "kind": s.kind, "date": s.date, "link": s.link}
+                        for s in sources.values()],
         }
     )
 
@@ -57,8 +61,10 @@ def _fact_text(fact: Fact, citations: Citations | None) -> str:
     return text
 
 
-def _cell_texts(row: ComparisonRow, citations: Citations | None) -> list[list[str]]:
-    return [[_fact_text(f, citations) for f in cell] for cell in row.cells]
+def _cell_texts(row: ComparisonRow, citations: Citations | None) -> list[list[tuple[str, bool]]]:
+    """Each value's text, and whether it rests on popular claims only (each format shows it weaker)."""
+    return [[(_fact_text(f, citations), citations is not None and popular_only(f, citations.sources)) for f in cell]
+            for cell in row.cells]
 
 
 def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
@@ -73,7 +79,7 @@ def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
             for fact in cell:
                 text = fact.label + (f" ({fact.note})" if fact.note else "")
                 if sources:
-                    text += f" [{'; '.join(fact.sources)}]"
+                    text += f" [{'; '.join(f'{s} {source_tag(s, comparison.sources)}'.strip() for s in fact.sources)}]"
                 texts.append(text)
             cells.append(" | ".join(texts) or NO_DATA)
         writer.writerow([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
@@ -94,10 +100,11 @@ def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
         lines += [f"## {_md(label)}", "", header, rule]
         for row in (r for r in comparison.rows if r.group == key):
             name = f"**{_md(row.label)}**" if row.differs else _md(row.label)
-            cells = ["<br>".join(_md(t) for t in texts) or f"*{NO_DATA}*" for texts in _cell_texts(row, citations)]
+            cells = ["<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{NO_DATA}*"
+                     for texts in _cell_texts(row, citations)]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines.append("Rows in **bold** differ between the therapies.")
+    lines.append("Rows in **bold** differ between the therapies; values in *italics* rest on popular claims only.")
     if citations is not None and citations.numbers:
         lines += ["", "## Sources", ""]
         lines += [f"{_md(line)}  " for line in citations.legend()]
@@ -117,13 +124,15 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
     for key, label in comparison.groups:
         table.add_row(f"[reverse] {escape(label)} [/reverse]", *([""] * len(comparison.therapies)))
         for row in (r for r in comparison.rows if r.group == key):
-            cells = ["\n".join(escape(t) for t in texts) or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, citations)]
+            cells = ["\n".join(f"[dim italic]{escape(t)}[/dim italic]" if weak else escape(t) for t, weak in texts)
+                     or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, citations)]
             name = escape(row.label) + (" [yellow]≠[/yellow]" if row.differs else "")
             if row.conflict:
                 name += " [red](sources disagree)[/red]"
             table.add_row(name, *cells, style="yellow" if row.differs else None)
     console.print(table)
-    console.print("≠ marks rows where the therapies differ; values marked 'inherited' come from a modality.")
+    console.print(escape("≠ marks rows where the therapies differ; values marked 'inherited' come from a modality; "
+                         "[n kind date] gives each source's kind of claim and date; dim values rest on popular claims only."))
     if citations is not None and citations.numbers:
         console.print("[bold]Sources[/bold]")
         for line in citations.legend():
@@ -139,6 +148,7 @@ tr.group th { background: #24292f; color: #fff; }
 tr.differs td, tr.differs th { background: #fff8c5; }
 .none { color: #6e7781; font-style: italic; }
 .inherited { color: #57606a; font-size: .9em; }
+.weak { color: #6e7781; font-style: italic; }
 .conflict { color: #cf222e; font-size: .9em; }
 ul { margin: 0; padding-left: 1.1rem; }
 .legend { margin-top: 1.5rem; font-size: .9em; }
@@ -178,6 +188,8 @@ def to_html(comparison: Comparison, *, sources: bool = True) -> str:
                         item += f' <span class="inherited">({esc(fact.note)})</span>'
                     if citations is not None:
                         item += f" <sup>{esc(citations.mark(fact.sources))}</sup>"
+                        if popular_only(fact, citations.sources):
+                            item = f'<span class="weak">{item}</span>'
                     items.append(f"<li>{item}</li>")
                 cells.append(f"<td><ul>{''.join(items)}</ul></td>")
             css = ' class="differs"' if row.differs else ""

@@ -32,16 +32,24 @@ class TherapyRef:
 
 @dataclass(frozen=True)
 class Source:
-    """A source with its citation and a resolvable link (DOI, PubMed, ClinicalTrials.gov or URL)."""
+    """A source with its citation, claim kind (and that kind's rank, 1 = weakest), date, and a
+    resolvable link (DOI, PubMed, ClinicalTrials.gov or URL)."""
 
     id: str
     title: str
     citation: str
     kind: str
+    strength: int = 0
+    date: str | None = None
     doi: str | None = None
     pmid: str | None = None
     url: str | None = None
     nct: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """Kind and date in a few characters, as every output shows them beside a value: `review 2021-08-06`."""
+        return " ".join(part for part in (self.kind.split()[0], self.date or "undated") if part)
 
     @property
     def link(self) -> str | None:
@@ -335,6 +343,20 @@ class Therapies:
                    labels.get(r["phase"], "phase not given"), int(r["trials"])) for r in rows]
         return [(label, count) for _, label, count in sorted(counts)]
 
+    @cached_property
+    def claim_kinds(self) -> dict[str, int]:
+        """Claim kind label -> rank (1 = weakest), strongest first, as the ontology orders them."""
+        return {r["label"]: int(r["strength"]) for r in self.graph.select_named("claim-kinds")}
+
+    def evidence_rank(self, kind: str) -> int:
+        """The rank of a claim kind named by its label or first word (`primary`, `review claim`)."""
+        wanted = kind.strip().casefold()
+        for label, strength in self.claim_kinds.items():
+            if wanted in (label.casefold(), label.split()[0].casefold()):
+                return strength
+        names = ", ".join(label.split()[0] for label in self.claim_kinds)
+        raise UsageError(f"Unknown kind of evidence '{kind}'. Kinds, strongest first: {names}.")
+
     def sources(self) -> dict[str, Source]:
         """Every source in the graph by compact id (`src:liu-2020-nejm`)."""
         return {
@@ -343,6 +365,8 @@ class Therapies:
                 title=r["title"],
                 citation=r["citation"],
                 kind=r["kind"],
+                strength=int(r["strength"]),
+                date=str(r["date"]) if r["date"] is not None else None,
                 doi=r["doi"],
                 pmid=r["pmid"],
                 url=r["url"],

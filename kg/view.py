@@ -252,13 +252,15 @@ def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], ci
 
 
 def _cite(source_ids: Sequence[str], cited: dict[str, Source]) -> str:
-    """Citations with their DOI, PubMed, ClinicalTrials.gov or web links, as plain text."""
+    """Each source's kind of claim and date, citation, and DOI, PubMed, ClinicalTrials.gov or web
+    link, as plain text."""
     if not source_ids:
         return "No source recorded."
     parts = []
     for source_id in source_ids:
         source = cited.get(source_id)
-        parts.append("\n".join(p for p in (source.citation, source.link) if p) if source else source_id)
+        kind = f"{source.kind}, {source.date or 'undated'}" if source else ""
+        parts.append("\n".join(p for p in (kind, source.citation, source.link) if p) if source else source_id)
     return "Sources:\n" + "\n\n".join(parts)
 
 

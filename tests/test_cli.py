@@ -127,3 +127,14 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for command in COMMANDS:
         assert f"kg {command}" in readme, command
+
+
+def test_show_gives_every_value_its_sources_kind_and_date(runner: CliRunner) -> None:
+    doc = _json(runner, "show", "car-nk")
+    cited = [s for row in doc["properties"] for value in row["values"] for s in value["sources"]]
+    assert cited and all(set(s) == {"id", "citation", "kind", "date"} for s in cited)
+    assert {s["kind"] for s in cited} >= {"review claim", "popular claim"}
+    listed = {s["id"]: s for s in doc["sources"]}
+    assert listed["src:lu-2021-front-oncol"]["kind"] == "review claim" and listed["src:lu-2021-front-oncol"]["date"] == "2021-08-06"
+    table = runner.invoke(app, ["show", "car-nk"])
+    assert table.exit_code == 0 and "review 2021-08-06]" in table.stdout and "review claim, 2021-08-06." in table.stdout

@@ -145,7 +145,8 @@ def test_csv_parses_with_one_column_per_therapy(runner: CliRunner) -> None:
     rows = list(csv.reader(io.StringIO(_invoke(runner, "--format", "csv"))))
     assert rows[0] == ["group", "property", "label", "differs", "CAR-T cell therapy", "CAR-NK cell therapy"]
     by_property = {r[1]: r for r in rows[1:]}
-    assert by_property["tkg:cellSource"][4].startswith("allogeneic (for allogeneic-car-t) [src:lu-2021-front-oncol] | autologous (for autologous-car-t) [")
+    assert by_property["tkg:cellSource"][4].startswith(
+        "allogeneic (for allogeneic-car-t) [src:lu-2021-front-oncol review 2021-08-06] | autologous (for autologous-car-t) [")
     assert "src:cancerfax-2020-car-nk" in by_property["tkg:cellSource"][5]
     assert all(len(r) == 6 for r in rows)
 
@@ -208,3 +209,42 @@ def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -
     result = runner.invoke(app, ["compare", *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_every_cited_source_carries_its_kind_and_date(runner: CliRunner) -> None:
+    doc = _json(runner, "car-t", "car-nk")
+    cited = [s for row in doc["rows"] for cell in row["cells"] for value in cell for s in value["sources"]]
+    assert cited and all({"id", "citation", "kind", "date"} <= set(s) for s in cited)
+    kinds = {s["id"]: s["kind"] for s in cited}
+    assert kinds["src:lu-2021-front-oncol"] == "review claim" and kinds["src:liu-2020-nejm"] == "primary evidence"
+    assert kinds["src:cancerfax-2020-car-nk"] == "popular claim"
+    assert {s["id"]: s["date"] for s in cited}["src:liu-2020-nejm"] == "2020-02-06"
+    assert all({"kind", "date"} <= set(s) for s in doc["sources"])
+
+
+def test_table_markdown_and_html_show_kind_and_date_and_weaken_popular_claims(runner: CliRunner) -> None:
+    table = _invoke(runner, "--group", "manufacturing")
+    assert "[1 review 2021-08-06]" in table and "popular" in table
+    markdown = _invoke(runner, "--format", "markdown", "--group", "manufacturing")
+    # the seed article alone says CAR-T manufacturing takes weeks: in italics
+    weak = next(line for line in markdown.splitlines() if line.startswith("| **manufacturing time**"))
+    assert "| *several weeks of patient-specific culture and expansion (for autologous-car-t) [" in weak
+    assert "review claim, 2021-08-06. Lu H" in markdown
+    html = _invoke(runner, "--format", "html", "--group", "manufacturing")
+    assert '<span class="weak">several weeks' in html
+
+
+def test_evidence_option_keeps_values_a_strong_enough_source_states(runner: CliRunner) -> None:
+    strict = json.loads(_invoke(runner, "--format", "json", "--evidence", "primary"))
+    kinds = {s["id"]: s["kind"] for s in strict["sources"]}
+    assert strict["rows"] and set(kinds.values()) <= {"primary evidence", "regulatory document", "registry record",
+                                                       "review claim", "popular claim"}
+    for row in strict["rows"]:
+        for cell in row["cells"]:
+            for value in cell:
+                assert any(kinds[s["id"]] == "primary evidence" for s in value["sources"]), (row["property"], value)
+    assert "tkg:hlaMatchingRequired" not in {r["property"] for r in strict["rows"]}  # review and popular claims only
+    reviews = json.loads(_invoke(runner, "--format", "json", "--evidence", "review"))
+    assert "tkg:hlaMatchingRequired" in {r["property"] for r in reviews["rows"]}
+    bad = runner.invoke(app, ["compare", "car-t", "car-nk", "--evidence", "strong"])
+    assert bad.exit_code == 2 and "primary, regulatory, registry, review, popular" in bad.output

@@ -362,3 +362,8 @@ def test_policy_stops_markup_slipped_into_the_page(browser: Any, tmp_path: Path)
     assert visit.page.evaluate("window.__xss === undefined")
     assert visit.page.evaluate("kgView.nodes.length") == 3
     assert all("Content Security Policy" in error for error in visit.errors) and len(visit.errors) >= 2
+
+
+def test_value_details_give_each_source_kind_and_date(car_t_vs_car_nk: nx.MultiDiGraph) -> None:
+    titles = [data["title"] for _, target, data in car_t_vs_car_nk.in_edges("value:tkg:effectorCell=tkg:NKCell", data=True)]
+    assert titles and all("review claim, 2021-08-06" in title for title in titles)
