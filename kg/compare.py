@@ -15,7 +15,7 @@ from typing import Any
 
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
-from kg.render import evidence_label, proportion
+from kg.render import evidence_label, measurement_context, proportion
 from kg.therapy import EVIDENCE_KINDS, Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
 
@@ -183,8 +183,8 @@ def _evidence_cell(
         text = f"{prefix}{_trial(item.label, item.first('nctId'))}" + (f", {', '.join(details)}" if details else "")
         return "trials", "clinical trials", (), Fact(item.first("nctId") or item.id, text, sources)
     trial = _trial(_label(item, "trial"), item.first("trial"))
-    grading = item.first("gradingSystem")
-    text = f"{prefix}{proportion(item)} · {trial}" + (f" · {grading}" if grading else "")
+    context = measurement_context(item)
+    text = f"{prefix}{proportion(item)} · {trial}" + (f" ({context})" if context else "")
     value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
     if item.kind == "outcome":
         measure = str(item.first("outcomeMeasure"))

@@ -116,6 +116,28 @@ def proportion(item: Evidence) -> str:
     return pct
 
 
+def measurement_context(item: Evidence) -> str:
+    """What a rate counts, as far as its source says: population, assessor, response criteria,
+    grading system, data cut-off, median follow-up, and a later report the patients are also in
+    (so that 72% and 82% of the same 101 patients can be told apart, and cohorts are not added up)."""
+    def first(name: str) -> str | None:
+        facts = item.fields.get(name)
+        return facts[0].label if facts else None
+
+    assessor, cutoff, follow_up, within = first("assessor"), first("dataCutoff"), first("medianFollowUpMonths"), \
+        item.fields.get("patientsIncludedIn", [])
+    parts = [
+        first("analysisPopulation"),
+        f"assessed by {assessor}" if assessor else None,
+        first("responseCriteria"),
+        first("gradingSystem"),
+        f"data cut-off {cutoff}" if cutoff else None,
+        f"median follow-up {follow_up} months" if follow_up else None,
+        *(f"patients also counted in {fact.label}" for fact in within),
+    ]
+    return ", ".join(part for part in parts if part)
+
+
 def _labels(item: Evidence, name: str) -> str:
     return ", ".join(f.label for f in item.fields.get(name, [])) or "—"
 
