@@ -174,6 +174,7 @@ def _evidence_cell(
         agency = _label(item, "agency")
         dates = sorted(str(f.value) for f in item.fields.get("approvalDate", []))
         when = " or ".join(dates) + (" (sources disagree)" if len(dates) > 1 else "") if dates else "date not recorded"
+        when += "".join(f" ({', '.join(e.sources)} states {e.label}: a known error)" for e in item.errors)
         pathway = _label(item, "approvalPathway")
         text = f"{prefix}{when}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id}

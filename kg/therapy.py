@@ -113,6 +113,7 @@ class Evidence:
     label: str
     fields: dict[str, list[Fact]]
     field_labels: dict[str, str]
+    errors: list[Fact] = field(default_factory=list)  # values marked as a source's known error, left out of fields
 
     def first(self, name: str) -> Any:
         """The first value of a field, or None: for the common single-valued case."""
@@ -288,7 +289,8 @@ class Therapies:
         """property -> holder (the therapy or a modality above it) -> statement rows."""
         by_property: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         for row in self.graph.select_named("therapy-facts", {"therapy": iri(ref.iri)}):
-            by_property[row["property"]][row["holder"]].append(row)
+            if not self._is_known_error(row["holder"], row):
+                by_property[row["property"]][row["holder"]].append(row)
         return by_property
 
     def _excluded(self, stated: dict[str, dict[str, list[dict[str, Any]]]], order: list[str]) -> dict[str, set[str]]:
@@ -314,7 +316,11 @@ class Therapies:
         """Approvals, trials, outcomes, adverse-event observations and awards for the therapy and its products."""
         nodes: dict[str, dict[str, Any]] = {}
         for row in self.graph.select_named("therapy-evidence", {"therapy": iri(ref.iri)}):
-            node = nodes.setdefault(row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {}})
+            node = nodes.setdefault(row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {},
+                                                  "errors": []})
+            if self._is_known_error(row["node"], row):
+                node["errors"].append(row)
+                continue
             name = row["property"].rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             node["rows"][name].append(row)
             node["labels"][name] = row["propertyLabel"] or name
@@ -329,6 +335,7 @@ class Therapies:
                     label=str(label[0].value) if label else short_id(node_iri),
                     fields=fields,
                     field_labels=node["labels"],
+                    errors=_merge(node["errors"]),
                 )
             )
         order = list(EVIDENCE_KINDS.values())
@@ -342,6 +349,14 @@ class Therapies:
         counts = [(self.value_order.get(short_id(r["phase"]), 99) if r["phase"] else 99,
                    labels.get(r["phase"], "phase not given"), int(r["trials"])) for r in rows]
         return [(label, count) for _, label, count in sorted(counts)]
+
+    @cached_property
+    def _known_errors(self) -> set[tuple[str, str, str, str]]:
+        return {(r["subject"], r["property"], str(r["value"]), r["source"]) for r in self.graph.select_named("known-errors")}
+
+    def _is_known_error(self, subject: str, row: dict[str, Any]) -> bool:
+        """Whether this statement (subject, property, value, source) is marked as the source's error."""
+        return (subject, row["property"], str(row["value"]), row["source"]) in self._known_errors
 
     @cached_property
     def claim_kinds(self) -> dict[str, int]:

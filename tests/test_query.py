@@ -18,6 +18,8 @@ from kg.guard import check
 from kg.query import bindings, named, named_queries
 
 SRC = "https://w3id.org/therapy-kg/source/"
+# Named queries that rightly find nothing in the curated data; tests give them data that disagrees.
+EMPTY_ON_CURATED_DATA = {"measurement-disagreements"}
 RES = "https://w3id.org/therapy-kg/resource/"
 
 
@@ -145,7 +147,7 @@ def test_every_named_query_runs_in_every_results_format(graph: kg.TherapyGraph, 
     query = named(name)
     params = {p.name: "car-nk" for p in query.parameters if p.required}
     result = results.read(graph.query(query.text, bindings(graph, query, params)))
-    assert result.rows, f"{name} returned nothing on the curated data"
+    assert bool(result.rows) != (name in EMPTY_ON_CURATED_DATA), f"{name}: {len(result.rows)} rows on the curated data"
     for fmt, parser_format in [("json", ox.QueryResultsFormat.JSON), ("xml", ox.QueryResultsFormat.XML),
                                ("tsv", ox.QueryResultsFormat.TSV)]:
         parsed = ox.parse_query_results(results.serialize(result, fmt), format=parser_format)
@@ -353,3 +355,49 @@ def test_bound_values_cannot_become_query_code(runner: CliRunner, unvisited_port
     result = _run(runner, text, "--param", f"x={value}")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert any(reason in result.output for reason in ("SERVICE is refused", "Could not place", "Invalid SPARQL"))
+
+
+def test_approval_timeline_credits_each_date_to_its_sources_and_notes_known_errors(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Abecma (idecabtagene vicleucel)"]
+    first = rows[0]
+    assert first["date"] == dt.date(2021, 3, 26)
+    assert first["sources"] == SRC + "drugs-com-abecma-history"  # the approval summary gives no day
+    assert first["knownErrors"] == SRC + "ons-voice-2021-abecma states 2021-03-27"
+    assert dt.date(2021, 3, 27) not in [r["date"] for r in rows]
+
+
+def test_disagreements_cover_approval_dates_and_mark_known_errors(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "source-disagreements") if r["property"] == "approval date"]
+    assert {(r["value"], r["source"], r["knownError"]) for r in rows} == {
+        ("2021-03-26", SRC + "drugs-com-abecma-history", None),
+        ("2021-03-27", SRC + "ons-voice-2021-abecma", RES + "ons-voice-2021-abecma-date-error"),
+    }
+
+
+def test_disagreeing_measurements_of_the_same_patients_are_found(graph: kg.TherapyGraph) -> None:
+    """Two sources giving different counts for the same trial, therapy, event, grade, population and
+    cut-off disagree; another population does not."""
+    import pyoxigraph as ox
+
+    from kg import derive, sources, vocab
+    from kg.resources import DATA_DIR, ONTOLOGY_FILE
+
+    store = ox.Store()
+    store.extend(q for qs in sources.parse_all(sources.input_files(DATA_DIR, ONTOLOGY_FILE)).values() for q in qs)
+    store.load(input=f"""
+        @prefix tkg: <{vocab.TKG}> . @prefix tkgr: <{vocab.RESOURCE}> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        tkgr:other-crs a tkg:AdverseEventObservation ; tkg:adverseEvent tkgr:crs ; tkg:gradeThreshold tkg:AnyGrade ;
+            tkg:numerator "1"^^xsd:nonNegativeInteger ; tkg:denominator "11"^^xsd:nonNegativeInteger ;
+            tkg:therapy tkgr:mda-cd19-car-nk ; tkg:trial tkgr:NCT03056339 .
+        tkgr:other-gvhd a tkg:AdverseEventObservation ; tkg:adverseEvent tkgr:gvhd ; tkg:gradeThreshold tkg:AnyGrade ;
+            tkg:numerator "1"^^xsd:nonNegativeInteger ; tkg:denominator "11"^^xsd:nonNegativeInteger ;
+            tkg:analysisPopulation tkg:SafetyPopulation ; tkg:therapy tkgr:mda-cd19-car-nk ; tkg:trial tkgr:NCT03056339 .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(SRC + "lu-2021-front-oncol"))
+    store.extend(list(derive.lineage_quads(store)))
+    derive.merge_into_default_graph(store)
+    assert ask(graph, "measurement-disagreements") == []  # nothing disagrees in the curated data
+    rows = ask(kg.TherapyGraph(store), "measurement-disagreements")
+    assert {(r["nct"], r["measure"], r["grade"], r["numerator"], r["source"]) for r in rows} == {
+        ("NCT03056339", "cytokine release syndrome (CRS)", "any grade", 1, SRC + "lu-2021-front-oncol"),
+        ("NCT03056339", "cytokine release syndrome (CRS)", "any grade", 0, SRC + "liu-2020-nejm"),
+    }
