@@ -172,7 +172,7 @@ class Citations:
         entries = []
         for source_id, number in self.numbers.items():
             source = self.sources.get(source_id)
-            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or ''}" if source else source_id
+            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or source.read_at or ''}" if source else source_id
             entries.append((number, text.strip()))
         return entries
 

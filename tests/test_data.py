@@ -86,3 +86,19 @@ def test_canonical_form_keeps_every_triple(path: Path) -> None:
     first = vocab.SOURCE + path.stem if path.parent.name == "sources" else None
     rewritten = canonical_text(path, first_subject=first)
     assert set(ox.parse(rewritten, format=ox.RdfFormat.TURTLE)) == set(ox.parse(path=str(path)))
+
+
+def test_audited_corrections_stay_corrected(graph) -> None:
+    """Corrections from the outside audit of the facts, each checked against its source."""
+    zuma3 = graph.select("SELECT ?phase WHERE { tkgr:NCT02614066 tkg:trialPhase ?phase }")
+    assert {r["phase"].rsplit("#", 1)[1] for r in zuma3} == {"Phase1", "Phase2"}
+    warned = {r["p"].rsplit("/", 1)[1] for r in graph.select(
+        "SELECT ?p WHERE { GRAPH ?g { ?p tkg:boxedWarning tkgr:secondary-hematological-malignancy } ?g tkg:claimKind tkg:RegulatoryClaim }")}
+    assert warned >= {"tisagenlecleucel", "idecabtagene-vicleucel", "axicabtagene-ciloleucel", "brexucabtagene-autoleucel",
+                      "lisocabtagene-maraleucel", "ciltacabtagene-autoleucel", "obecabtagene-autoleucel"}
+    # a source read from a repost names the original and says where it was read; its link is not the repost's
+    sources = graph.therapies.sources()
+    for source_id in ("src:akeso-2025-penpulimab-press-release", "src:nkarta-2022-04-press-release",
+                      "src:nkarta-2022-12-press-release", "src:bms-2022-opdualag-press-release"):
+        source = sources[source_id]
+        assert source.read_at and source.url is None and "Read as reposted by" in source.citation
