@@ -248,3 +248,16 @@ def test_evidence_option_keeps_values_a_strong_enough_source_states(runner: CliR
     assert "tkg:hlaMatchingRequired" in {r["property"] for r in reviews["rows"]}
     bad = runner.invoke(app, ["compare", "car-t", "car-nk", "--evidence", "strong"])
     assert bad.exit_code == 2 and "primary, regulatory, registry, review, popular" in bad.output
+
+
+def test_rates_say_what_they_count(runner: CliRunner) -> None:
+    """ZUMA-1's 82% and 72% of the same 101 patients are told apart; grading systems are spelled out."""
+    doc = json.loads(runner.invoke(app, ["compare", "yescarta", "kymriah", "--format", "json"]).stdout)
+    responses = [v["label"] for v in _row(doc, "outcome:tkg:ObjectiveResponse")["cells"][0]]
+    assert any("72% of 101" in r and "assessed by independent review committee" in r for r in responses)
+    assert any("82% of 101" in r and "(infused)" in r for r in responses)
+    graded = [v["label"] for row in doc["rows"] if row["property"].startswith("adverse-event:crs") for v in row["cells"][1]]
+    assert any("Penn grading scale (University of Pennsylvania)" in label for label in graded)
+    overlap = json.loads(runner.invoke(app, ["compare", "mda-cd19-car-nk", "kymriah", "--format", "json"]).stdout)
+    liu = [v["label"] for v in _row(overlap, "adverse-event:crs:tkg:AnyGrade")["cells"][0] if "0/11" in v["label"]]
+    assert liu and "patients also counted in marin-2024-crs" in liu[0]
