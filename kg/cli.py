@@ -415,19 +415,27 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0 picks a free one).")] = 7070,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run.")] = 10.0,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Most result rows returned.")] = 10000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", help="Largest result in bytes.")] = 50_000_000,
+    max_memory: Annotated[int, typer.Option("--max-memory", help="MB of memory a query worker may use.")] = 1024,
     cors: Annotated[Optional[str], typer.Option("--cors", help="Allowed origin for browser clients, e.g. '*'.", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", help="Query worker processes.")] = 2,
 ) -> None:
     """Serve the graph as a read-only SPARQL 1.1 Protocol endpoint at /sparql, with a front page at /.
 
-    Updates and SERVICE are refused; queries have a timeout and a row cap.
+    Updates and SERVICE are refused; queries have a timeout, a memory cap and caps on rows and bytes.
+    A newer build (kg build, kg ingest) is served from the first request after it is complete.
     Example: kg serve --port 7070
     """
+    from kg import store as stores
     from kg.server import ServerConfig, run_server
 
-    graph = _graph(ctx)
-    config = ServerConfig(host=host, port=port, timeout=timeout, max_rows=max_rows, cors=cors, workers=workers)
-    run_server(graph.location, config, announce=lambda url: typer.echo(f"SPARQL endpoint: {url}sparql  (Ctrl-C stops)", err=True))
+    config = ServerConfig(host=host, port=port, timeout=timeout, max_rows=max_rows, max_bytes=max_bytes,
+                          max_memory=max_memory, cors=cors, workers=workers)
+    root = ctx.obj or stores.default_location()
+    if not stores.is_current(root):
+        typer.echo("Building the knowledge graph (first use, or the ontology or data changed)...", err=True)
+        stores.build(root)
+    run_server(root, config, announce=lambda url: typer.echo(f"SPARQL endpoint: {url}sparql  (Ctrl-C stops)", err=True))
 
 
 @app.command()

@@ -24,7 +24,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg import vocab
-from kg.errors import QueryError, UsageError
+from kg.errors import UsageError
 from kg.graph import TherapyGraph, iri, to_term
 from kg.guard import check
 from kg.sparqltext import with_values

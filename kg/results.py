@@ -1,9 +1,11 @@
-"""SPARQL results in the W3C formats, with an optional cap on the number of rows.
+"""SPARQL results in the W3C formats, with optional caps on the number of rows and on the size.
 
 SELECT and ASK results are written as SPARQL 1.1 JSON, XML, CSV or TSV; CONSTRUCT and DESCRIBE
-results as Turtle, N-Triples or JSON-LD. Solutions are serialised here rather than with
-pyoxigraph's own writer so that the endpoint can stop reading at the row cap and still return a
-well-formed document; the tests check the output parses back with pyoxigraph's W3C parsers.
+results as Turtle, N-Triples, JSON-LD or RDF/XML. `FORMATS` is the one table of formats: their
+names, media types and the other spellings clients use for them (`format=xml`, `json-ld`, `n3`,
+`TEXT/CSV` ...), which the endpoint and `serialize` read. Solutions are serialised here
+rather than with pyoxigraph's own writer so that the endpoint can stop reading at a cap and still
+return a well-formed document; the tests check the output parses back with pyoxigraph's W3C parsers.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from functools import lru_cache
+from typing import Any, Union
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -22,22 +25,47 @@ from kg.errors import QueryError
 
 Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
 
-SOLUTION_FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-GRAPH_FORMATS = {
-    "turtle": ("text/turtle", ox.RdfFormat.TURTLE),
-    "ntriples": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-    "jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
-}
+SOLUTIONS = "solutions"  # SELECT and ASK results (ASK: kind "boolean", same formats)
+GRAPH = "graph"  # CONSTRUCT and DESCRIBE results
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
+
+
+@dataclass(frozen=True)
+class ResultFormat:
+    """A result format: `name` (canonical, what `serialize` takes), the kind of result it writes,
+    its media type, other spellings meaning it (lower case: `format=` values and media types), the
+    pyoxigraph writer for graphs, and its W3C format IRI (`http://www.w3.org/ns/formats/...`)."""
+
+    name: str
+    kind: str
+    media_type: str
+    spellings: tuple[str, ...]
+    w3c: str
+    rdf: ox.RdfFormat | None = None
+
+
+FORMATS: tuple[ResultFormat, ...] = (
+    # The first format of each kind is its default.
+    ResultFormat("json", SOLUTIONS, "application/sparql-results+json",
+                 ("application/json", "text/javascript", "application/javascript"), "SPARQL_Results_JSON"),
+    ResultFormat("xml", SOLUTIONS, "application/sparql-results+xml", ("application/xml", "text/xml"), "SPARQL_Results_XML"),
+    ResultFormat("csv", SOLUTIONS, "text/csv", (), "SPARQL_Results_CSV"),
+    ResultFormat("tsv", SOLUTIONS, "text/tab-separated-values", (), "SPARQL_Results_TSV"),
+    ResultFormat("turtle", GRAPH, "text/turtle",
+                 ("ttl", "n3", "application/turtle", "application/x-turtle", "text/n3", "text/rdf+n3", "application/n3"),
+                 "Turtle", ox.RdfFormat.TURTLE),  # Turtle is N3 without N3's extensions
+    ResultFormat("ntriples", GRAPH, "application/n-triples", ("nt", "n-triples"), "N-Triples", ox.RdfFormat.N_TRIPLES),
+    ResultFormat("jsonld", GRAPH, "application/ld+json", ("json-ld", "json", "application/json", "application/x-json+ld"),
+                 "JSON-LD", ox.RdfFormat.JSON_LD),
+    ResultFormat("rdfxml", GRAPH, "application/rdf+xml", ("rdf+xml", "rdf", "xml", "application/xml", "text/xml"),
+                 "RDF_XML", ox.RdfFormat.RDF_XML),
+)
+BY_NAME = {f.name: f for f in FORMATS}
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class TooManyResults(QueryError):
-    """The result is larger than the cap; the caller should add LIMIT."""
+    """The result is larger than a cap (rows or bytes); the caller should add LIMIT."""
 
 
 @dataclass
@@ -51,14 +79,25 @@ class Result:
     triples: list[ox.Triple] | None = None
 
 
-def read(answer: object, max_rows: int | None = None) -> Result:
-    """Read a pyoxigraph answer (or a list of triples from a remote store), stopping at the cap."""
+def _term_size(term: Term | None) -> int:
+    if term is None:
+        return 0
+    return len(str(term)) if isinstance(term, ox.Triple) else len(term.value)
 
-    def capped(items: Iterable) -> list:
-        taken = []
+
+def read(answer: object, max_rows: int | None = None, max_bytes: int | None = None) -> Result:
+    """Read a pyoxigraph answer (or a list of triples from a remote store), stopping at a cap:
+    more than `max_rows` rows, or term text adding up to more than `max_bytes`."""
+
+    def capped(items: Iterable, size_of: Callable[[Any], int]) -> list:
+        taken, size = [], 0
         for item in items:
             if max_rows is not None and len(taken) >= max_rows:
                 raise TooManyResults(f"The result has more than {max_rows} rows; add a LIMIT to the query.")
+            if max_bytes is not None:
+                size += size_of(item)
+                if size > max_bytes:
+                    raise _too_large(max_bytes)
             taken.append(item)
         return taken
 
@@ -66,29 +105,63 @@ def read(answer: object, max_rows: int | None = None) -> Result:
         return Result("boolean", [], [], boolean=bool(answer))
     if isinstance(answer, ox.QuerySolutions):
         variables = [v.value for v in answer.variables]
-        rows = capped([solution[name] for name in variables] for solution in answer)
+        rows = capped(([solution[name] for name in variables] for solution in answer), _row_size)
         return Result("solutions", variables, rows)
-    return Result("graph", [], [], triples=capped(answer))  # QueryTriples or a list of Triple
+    return Result("graph", [], [], triples=capped(answer, _triple_size))  # QueryTriples or a list of Triple
 
 
-def media_type(result: Result, fmt: str) -> str:
-    if result.kind == "graph":
-        return GRAPH_FORMATS[fmt][0]
-    return SOLUTION_FORMATS[fmt]
+def _row_size(row: list[Term | None]) -> int:
+    return sum(_term_size(term) for term in row)
+
+
+def _triple_size(triple: ox.Triple) -> int:
+    return _term_size(triple.subject) + _term_size(triple.predicate) + _term_size(triple.object)
+
+
+def _too_large(max_bytes: int) -> TooManyResults:
+    return TooManyResults(f"The result is larger than {max_bytes:,} bytes; add a LIMIT to the query or select fewer or shorter values.")
+
+
+def _kind_of(kind: str) -> str:
+    return GRAPH if kind == GRAPH else SOLUTIONS
 
 
 def formats_for(kind: str) -> list[str]:
-    return list(GRAPH_FORMATS if kind == "graph" else SOLUTION_FORMATS)
+    """Names of the formats a result of `kind` can be written in, the default first."""
+    return [f.name for f in FORMATS if f.kind == _kind_of(kind)]
 
 
-def serialize(result: Result, fmt: str) -> bytes:
-    """The result in a W3C format named by `fmt` (see SOLUTION_FORMATS and GRAPH_FORMATS)."""
-    if fmt not in formats_for(result.kind):
-        kinds = "CONSTRUCT/DESCRIBE" if result.kind == "graph" else "SELECT/ASK"
+@lru_cache(maxsize=256)
+def resolve(kind: str, spelling: str) -> str | None:
+    """The format a client means by `spelling` (a name, another spelling or a media type, in any
+    case) for a result of `kind`; None if it names no format of that kind.
+
+    >>> resolve("solutions", "TEXT/CSV"), resolve("graph", "xml"), resolve("graph", "n3"), resolve("graph", "csv")
+    ('csv', 'rdfxml', 'turtle', None)
+    """
+    wanted = spelling.strip().lower()
+    for f in FORMATS:
+        if f.kind == _kind_of(kind) and (wanted in (f.name, f.media_type) or wanted in f.spellings):
+            return f.name
+    return None
+
+
+def serialize(result: Result, fmt: str, max_bytes: int | None = None) -> bytes:
+    """The result in the format `fmt` names (any spelling `resolve` knows), at most `max_bytes` long."""
+    name = resolve(result.kind, fmt)
+    if name is None:
+        kinds = "CONSTRUCT/DESCRIBE" if result.kind == GRAPH else "SELECT/ASK"
         raise QueryError(f"Format '{fmt}' does not fit a {kinds} result; use one of: {', '.join(formats_for(result.kind))}.")
-    if result.kind == "graph":
-        return ox.serialize(result.triples or [], format=GRAPH_FORMATS[fmt][1]) or b""
-    return {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}[fmt](result)
+    if result.kind == GRAPH:
+        try:
+            body = ox.serialize(result.triples or [], format=BY_NAME[name].rdf) or b""
+        except (ValueError, OSError) as error:
+            raise QueryError(f"The result cannot be written as {name}: {error}; ask for Turtle or N-Triples.") from None
+    else:
+        body = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}[name](result)
+    if max_bytes is not None and len(body) > max_bytes:
+        raise _too_large(max_bytes)
+    return body
 
 
 def _json_term(term: Term) -> dict[str, object]:

@@ -167,16 +167,16 @@ def _lease_file(build_dir: Path) -> Path:
     return build_dir.with_name(build_dir.name + ".lease")
 
 
-def _unused(build_dir: Path) -> bool:
-    """Whether no process holds a lease on the build (taking the lease exclusively, briefly)."""
+def is_leased(build_dir: Path) -> bool:
+    """Whether some process holds a lease on the build (tried by taking it exclusively, briefly)."""
     fd = os.open(_lease_file(build_dir), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return False
+        return True
     finally:
         os.close(fd)
-    return True
+    return False
 
 
 def _point_current(root: Path, name: str) -> None:
@@ -187,6 +187,6 @@ def _remove_other_builds(root: Path, keep: set[str]) -> None:
     """Delete superseded builds that no process reads (see `lease`), keeping the one just
     replaced for processes about to open it; only fingerprint-named directories are touched."""
     for path in root.iterdir():
-        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name) and _unused(path):
+        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name) and not is_leased(path):
             shutil.rmtree(path, ignore_errors=True)
             _lease_file(path).unlink(missing_ok=True)

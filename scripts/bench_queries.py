@@ -1,33 +1,27 @@
 """Benchmark the named queries on the embedded Oxigraph store and on an in-memory rdflib Dataset,
-side by side, on the curated graph and on a synthetic graph of about 10^6 triples; then load-test
-`kg serve` with concurrent clients on loopback.
+side by side, on the curated graph and on a synthetic graph of about 10^6 triples. (`kg serve`
+under load is measured by scripts/bench_serve.py.)
 
     python scripts/bench_queries.py [--products 17000] [--runs 3] [--baseline-runs 1]
-                                    [--query-timeout 60] [--clients 8] [--requests 40]
+                                    [--query-timeout 60]
 
 Each engine runs in its own process (so peak memory is its own): it loads the ontology, the
 curated data and the synthetic N-Quads, then runs every named query several times (`--runs` for
 Oxigraph, `--baseline-runs` for rdflib, whose queries take seconds to minutes) and reports the
-median. rdflib queries that exceed `--query-timeout` seconds, or fail, are reported as such. The serve
-test sends a bounded number of requests (clients x requests, and never past 120 s) and counts
-errors.
+median. rdflib queries that exceed `--query-timeout` seconds, or fail, are reported as such.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,62 +128,12 @@ def _print_side_by_side(title: str, ox_report: dict, rdf_report: dict) -> None:
         print(f"  {name:34} {ours['rows']:>6} {ours['median_ms']:>12.1f} {theirs['median_ms']:>12.1f} {ratio:>7.1f}x{mismatch}")
 
 
-def serve_load(clients: int, requests: int) -> None:
-    """Concurrent clients on loopback against `kg serve`; bounded in count and in time (120 s)."""
-    from kg.query import named_queries
-    from tests.servers import kg_server
-
-    texts = [q.text for q in named_queries().values() if not any(p.required for p in q.parameters)]
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + 120
-
-    def client(index: int, url: str) -> None:
-        for n in range(requests):
-            if time.monotonic() > deadline:
-                return
-            body = urllib.parse.urlencode({"query": texts[(index + n) % len(texts)]}).encode()
-            request = urllib.request.Request(url, data=body, headers={"Accept": "application/sparql-results+json"})
-            start = time.perf_counter()
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    json.loads(response.read())
-                with lock:
-                    latencies.append(time.perf_counter() - start)
-            except Exception as error:  # noqa: BLE001 - every failure counts as an error here
-                with lock:
-                    errors.append(repr(error))
-
-    with tempfile.TemporaryDirectory() as store:
-        env_store = Path(store)
-        subprocess.run([sys.executable, "-m", "kg", "build"], env={**os.environ, "THERAPY_KG_STORE": store},
-                       check=True, capture_output=True)
-        with kg_server(env_store, "--workers", "2") as base:
-            threads = [threading.Thread(target=client, args=(i, base + "sparql")) for i in range(clients)]
-            start = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - start
-    done = len(latencies)
-    ordered = sorted(latencies)
-    print(f"\nkg serve under load: {clients} clients x {requests} requests (named queries, JSON results), loopback")
-    print(f"  {done} ok, {len(errors)} errors in {elapsed:.1f} s: {done / elapsed:.0f} requests/s; "
-          f"latency p50 {ordered[len(ordered) // 2] * 1000:.0f} ms, p95 {ordered[int(len(ordered) * 0.95)] * 1000:.0f} ms")
-    if errors:
-        print("  first error:", errors[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=17_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-runs", type=int, default=1)
     parser.add_argument("--query-timeout", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--engine", choices=["oxigraph", "rdflib"], help=argparse.SUPPRESS)
     parser.add_argument("--synthetic", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -210,7 +154,6 @@ def main() -> None:
                 out.write(line + "\n")
         big = [_engine_subprocess(e, synthetic, runs[e], args.query_timeout) for e in ("oxigraph", "rdflib")]
         _print_side_by_side(f"curated + synthetic ({args.products:,} products)", *big)
-    serve_load(args.clients, args.requests)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -35,12 +36,21 @@ def _wait_for(url: str, process: subprocess.Popen, deadline: float = 30.0) -> No
     raise TimeoutError(f"{url} did not answer within {deadline} s")
 
 
+class KgServer(str):
+    """The base URL of a running `kg serve`, with its process and what it wrote to stderr after
+    announcing the URL (read all along, so the server never blocks on a full pipe)."""
+
+    process: subprocess.Popen
+    stderr: list[str]
+
+
 @contextmanager
-def kg_server(store: Path, *args: str) -> Iterator[str]:
-    """`kg serve --port 0 ...`; yields the base URL it announces."""
+def kg_server(store: Path, *args: str) -> Iterator[KgServer]:
+    """`kg serve --port 0 ...`; yields the base URL it announces (a str with `.process`, `.stderr`)."""
     env = {**os.environ, "THERAPY_KG_STORE": str(store)}
     process = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", "0", *args],
                                stderr=subprocess.PIPE, text=True, env=env)
+    reader = None
     try:
         assert process.stderr is not None
         for line in process.stderr:
@@ -49,11 +59,17 @@ def kg_server(store: Path, *args: str) -> Iterator[str]:
                 break
         else:
             raise RuntimeError("kg serve did not announce its URL")
-        _wait_for(match.group(1), process)
-        yield match.group(1)
+        server = KgServer(match.group(1))
+        server.process, server.stderr = process, []
+        reader = threading.Thread(target=lambda: server.stderr.extend(process.stderr or []), daemon=True)
+        reader.start()
+        _wait_for(server, process)
+        yield server
     finally:
         process.terminate()
         process.wait(10)
+        if reader is not None:
+            reader.join(10)
 
 
 @contextmanager
