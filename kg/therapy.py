@@ -245,7 +245,7 @@ class Therapies:
 
     @cached_property
     def _rules(self) -> list[dict[str, Any]]:
-        return self.graph.select_named("consistency-rules")
+        return self.graph.select_named("inheritance-rules")
 
     @cached_property
     def _children(self) -> dict[str, list[TherapyRef]]:
@@ -260,8 +260,8 @@ class Therapies:
 
     def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
         """Every comparable property in ontology order, with values from the nearest holder that states
-        any. A value the ontology's consistency rules rule out for this therapy (HLA matching for
-        autologous cells) is not inherited; a modality that states nothing, itself or above, shows
+        any. A value the ontology's inheritance rules rule out for this therapy (HLA matching for
+        autologous cells, a high GvHD risk for T cells without their receptor) is not inherited; a modality that states nothing, itself or above, shows
         what each of its sub-modalities states, marked with the sub-modality."""
         lineage = lineage if lineage is not None else self.lineage(ref)
         stated = self._statements(ref)
@@ -295,12 +295,15 @@ class Therapies:
         return by_property
 
     def _excluded(self, stated: dict[str, dict[str, list[dict[str, Any]]]], order: list[str]) -> dict[str, set[str]]:
-        """property -> values the consistency rules rule out, given the therapy's nearest values."""
+        """property -> values the inheritance rules rule out, given the therapy's nearest values (of a
+        single-valued property, only an undisputed value counts)."""
         excluded: dict[str, set[str]] = defaultdict(set)
         for rule in self._rules:
             holders = stated.get(rule["when"], {})
             nearest = min(holders, key=order.index, default=None)
-            if nearest is not None and {str(r["value"]) for r in holders[nearest]} == {str(rule["whenValue"])}:
+            values = {str(r["value"]) for r in holders[nearest]} if nearest is not None else set()
+            applies = values == {str(rule["whenValue"])} if rule["singleValued"] else str(rule["whenValue"]) in values
+            if applies:
                 excluded[rule["excludes"]].add(str(rule["excludedValue"]))
         return excluded
 

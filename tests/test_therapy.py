@@ -125,6 +125,19 @@ def test_seed_contrast_car_nk_against_allogeneic_car_t(graph: kg.TherapyGraph) -
     assert [f.value for f in _row(allogeneic, "tkg:gvhdRisk").facts] == ["tkg:RiskHigh"]
 
 
+def test_a_tcr_knockout_product_does_not_inherit_the_allogeneic_gvhd_claim(graph: kg.TherapyGraph) -> None:
+    """UCART19's donor T cells have their T-cell receptor knocked out to avoid GvHD: the general claim
+    about allogeneic CAR-T stays with the modality and is not shown for the product, whose own facts
+    (cell source, no HLA matching) come from its primary report."""
+    ucart19 = graph.describe("UCART19")
+    assert "allogeneic-car-t" in [ref.id for ref in ucart19.lineage]
+    assert {f.value for f in _row(ucart19, "tkg:geneEdit").facts} == {"tkg:TracKnockout", "tkg:Cd52Knockout"}
+    assert _row(ucart19, "tkg:gvhdRisk").facts == []
+    [hla] = _row(ucart19, "tkg:hlaMatchingRequired").facts
+    assert hla.value is False and hla.inherited_from is None and hla.sources == ["src:qasim-2017-sci-transl-med"]
+    assert [f.value for f in _row(graph.describe("allogeneic-car-t"), "tkg:gvhdRisk").facts] == ["tkg:RiskHigh"]
+
+
 def test_inheritance_skips_values_the_consistency_rules_rule_out(tmp_path) -> None:
     """Even if contradicting data reached a store (validation would refuse it), a product made from
     the patient's own cells does not inherit 'HLA matching required' or 'off the shelf'."""
