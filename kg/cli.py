@@ -311,6 +311,8 @@ def query(
             text = file.read_text(encoding="utf-8")
         except OSError as error:
             raise typer.BadParameter(f"Cannot read {file}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise typer.BadParameter(f"{file} is not UTF-8 text; give a file holding a SPARQL query.") from None
     else:
         text = sparql or ""
     graph = _source(ctx, endpoint)

@@ -216,6 +216,16 @@ def test_cli_errors(runner: CliRunner) -> None:
     assert wrong.exit_code == 1 and "does not fit" in wrong.output
 
 
+def test_cli_query_file_that_is_not_text_is_a_usage_error(runner: CliRunner, tmp_path) -> None:
+    binary = tmp_path / "program"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe")
+    result = _run(runner, "--file", str(binary))
+    assert result.exit_code == 2 and "is not UTF-8 text" in result.output
+    assert isinstance(result.exception, SystemExit)  # a usage error, not a traceback
+    missing = _run(runner, "--file", str(tmp_path / "missing.rq"))
+    assert missing.exit_code == 2 and "Cannot read" in missing.output
+
+
 def test_cli_lists_queries_and_prefixes(runner: CliRunner) -> None:
     listed = json.loads(runner.invoke(app, ["queries", "--format", "json"]).stdout)
     assert {"name", "summary", "parameters"} <= set(listed[0])
