@@ -11,6 +11,12 @@ parser runs in its own thread under a recursion limit that stops it at about 100
 expressions or 150 of nested groups — so even text whose brackets the quick count misreads never
 reaches the engine deeper than that. Results are cached by query text: dashboards and endpoints
 repeat the same queries.
+
+Most queries need no parse to be safe: text with no `service` in any case, no `\\u` escape and at
+most `MAX_DEPTH` brackets in all cannot hold a SERVICE keyword or nest deeper than the limit,
+however it is read, so `check` passes it straight to the engine (the parse costs milliseconds,
+more than the engine takes to answer most queries). The engine cannot run an update as a query;
+when it refuses a text, `parse_check` tells the analyst why (an update, or where the syntax fails).
 """
 
 from __future__ import annotations
@@ -38,12 +44,29 @@ class ServiceRefused(QueryError):
     """A federated SERVICE call: queries run on this graph only."""
 
 
+def check(text: str, bound: tuple[str, ...] = ()) -> None:
+    """Raise QueryError (UpdateRefused, ServiceRefused) with the reason if the query may not run.
+    `bound` names the variables whose values `kg.sparqltext.with_values` put into the text: they
+    must open the outermost WHERE group, not have landed anywhere else."""
+    if bound or not plainly_safe(text):
+        parse_check(text, bound)
+
+
+def plainly_safe(text: str) -> bool:
+    """Whether no reading of the text can find SERVICE, an escape, or more than `MAX_DEPTH` levels of
+    brackets in it (every recursive rule of the SPARQL grammar passes through a bracket).
+
+    >>> plainly_safe("SELECT ?s WHERE { ?s a tkg:Product }"), plainly_safe("SELECT * { SeRvIcE <x> {} }")
+    (True, False)
+    """
+    lowered = text.lower()
+    return "service" not in lowered and "\\u" not in lowered and sum(map(text.count, "{([")) <= MAX_DEPTH
+
+
 @lru_cache(maxsize=4096)
-def check(text: str, bound: tuple[str, ...] = ()) -> str:
-    """The query form (`select`, `ask`, `construct`, `describe`) of a query that may run; raises
-    QueryError (UpdateRefused, ServiceRefused) with the reason otherwise. `bound` names the
-    variables whose values `kg.sparqltext.with_values` put into the text: they must open the
-    outermost WHERE group, not have landed anywhere else."""
+def parse_check(text: str, bound: tuple[str, ...] = ()) -> str:
+    """`check` decided from rdflib's parse tree; returns the query form (`select`, `ask`,
+    `construct`, `describe`). Also the explanation of a text the engine refused."""
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise QueryError(f"The query nests {depth} levels of brackets; at most {MAX_DEPTH} are allowed.")

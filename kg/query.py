@@ -24,9 +24,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg import vocab
-from kg.errors import UsageError
+from kg.errors import QueryError, UsageError
 from kg.graph import TherapyGraph, iri, to_term
-from kg.guard import check
+from kg.guard import check, parse_check
 from kg.sparqltext import with_values
 from kg.resources import QUERIES_DIR
 
@@ -152,10 +152,16 @@ def _guess_kind(value: str) -> str:
     return "iri" if prefix in vocab.PREFIXES and ":" in value else "string"
 
 
-def run(graph: TherapyGraph, text: str, values: dict[str, Any] | None = None) -> Any:
-    """Bind, check (`kg.guard`: the text that runs is the text checked), then run a read query;
-    returns pyoxigraph's answer (solutions, boolean or triples)."""
+def run(graph: TherapyGraph, text: str, values: dict[str, Any] | None = None, *,
+        default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> Any:
+    """Bind, check (`kg.guard`: the text that runs is the text checked), then run a read query on
+    the dataset given (see `TherapyGraph.query`); returns pyoxigraph's answer (solutions, boolean or
+    triples). A text the engine refuses is explained by the parser (an update, a syntax error)."""
     terms = {name: to_term(value) for name, value in (values or {}).items()}
     final = with_values(text, terms)
     check(final, tuple(terms))
-    return graph.query(final)
+    try:
+        return graph.query(final, default_graphs=default_graphs, named_graphs=named_graphs)
+    except QueryError:
+        parse_check(final)
+        raise

@@ -68,8 +68,8 @@ from kg import results, vocab
 from kg import store as stores
 from kg.errors import KgError, QueryError, UnknownTherapy, UsageError
 from kg.graph import BASE_IRI, TherapyGraph
-from kg.guard import UpdateRefused, check
-from kg.query import named_queries
+from kg.guard import UpdateRefused, parse_check
+from kg.query import named_queries, run
 
 MB = 1_000_000
 MAX_BODY = 1_000_000
@@ -187,7 +187,7 @@ def _worker_main(conn: Any, build_dir: str, limits: Limits) -> None:
     try:
         stores.lease(Path(build_dir))
         graph = TherapyGraph(ox.Store.read_only(build_dir), Path(build_dir))
-        check("ASK {}")  # load the parser now rather than in the first request
+        parse_check("ASK {}")  # load the parser now rather than in the first request that needs it
     except Exception as error:  # noqa: BLE001 - reported to the server, which says why it cannot start
         conn.send(("failed", f"{type(error).__name__}: {error}"))
         return
@@ -215,8 +215,7 @@ def _execute(graph: TherapyGraph, limits: Limits, text: str, accept: str, reques
              default_graphs: tuple[str, ...], named_graphs: tuple[str, ...]) -> Reply:
     """Check, run and serialise one query."""
     try:
-        check(text)
-        answer = graph.query(text, default_graphs=list(default_graphs) or None, named_graphs=list(named_graphs) or None)
+        answer = run(graph, text, default_graphs=list(default_graphs) or None, named_graphs=list(named_graphs) or None)
         result = results.read(answer, limits.max_rows, limits.max_bytes)
     except UpdateRefused as error:
         return _text(403, str(error))

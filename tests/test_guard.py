@@ -24,7 +24,7 @@ from rdflib.namespace import RDF
 from kg import sparqltext
 from kg.errors import QueryError
 from kg.graph import TherapyGraph
-from kg.guard import MAX_DEPTH, ServiceRefused, UpdateRefused, check
+from kg.guard import MAX_DEPTH, ServiceRefused, UpdateRefused, check, parse_check, plainly_safe
 from kg.query import run
 from kg.sparqltext import nesting_depth, values_block, where_offset, with_dataset, with_values
 
@@ -111,10 +111,10 @@ def test_the_w3c_suites_are_all_there() -> None:
 def test_w3c_syntax(test: SyntaxTest) -> None:
     text = test.action.read_text(encoding="utf-8")
     if not test.outcomes:
-        assert check(text) in FORMS
+        assert parse_check(text) in FORMS
         return
     with pytest.raises(QueryError) as refused:
-        check(text)
+        parse_check(text)
     assert type(refused.value) in test.outcomes, refused.value
 
 
@@ -181,10 +181,14 @@ SERVICE_BYPASSES = {
         pytest.param(SERVICE_BYPASSES["escaped-quote"], QueryError, id="escaped-quote"),  # refused as an ASCII escape
     ],
 )
-def test_refused(text: str, refusal: type[QueryError]) -> None:
+def test_refused(empty_graph: TherapyGraph, text: str, refusal: type[QueryError]) -> None:
+    """Through `kg.query.run`: SERVICE is refused by the check, an update by the engine, which
+    cannot run one as a query, and then explained by the parser."""
     with pytest.raises(QueryError) as refused:
-        check(text)
+        run(empty_graph, text)
     assert type(refused.value) is refusal, refused.value
+    if refusal is ServiceRefused:
+        assert not plainly_safe(text)
 
 
 @pytest.mark.parametrize("text", SERVICE_BYPASSES.values(), ids=list(SERVICE_BYPASSES))
@@ -210,7 +214,7 @@ def nested(depth: int, bracket: str) -> str:
 def test_nesting_up_to_max_depth_runs(bracket: str) -> None:
     text = nested(MAX_DEPTH, bracket)
     assert nesting_depth(text) == MAX_DEPTH
-    assert check(text) in FORMS
+    assert parse_check(text) in FORMS
 
 
 @pytest.mark.parametrize("bracket", ["{", "(", "["])
@@ -230,17 +234,36 @@ def test_thousands_of_groups_are_refused_quickly() -> None:
     assert time.perf_counter() - start < 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * WHERE { sErViCe <http://x/> { ?s ?p ?o } }",
+        'SELECT * WHERE { ?s ?p "\\u00E9" }',
+        "SELECT * WHERE { ?s ?p ?o } # \\U0001F600",
+        "ASK { ?s ?p ?o " + "{}" * MAX_DEPTH + "FILTER(true) }",  # brackets counted in all, nested or not
+        "ASK { ?s ?p '" + "(" * MAX_DEPTH + "' }",  # even inside strings
+    ],
+)
+def test_only_text_that_cannot_hide_service_or_depth_skips_the_parse(text: str) -> None:
+    assert not plainly_safe(text)
+
+
+def test_plain_queries_skip_the_parse() -> None:
+    assert plainly_safe(SERVICE_BYPASSES["string-after-less-than"].replace("SERVICE", "GRAPH"))
+    assert plainly_safe("CLEAR ALL")  # the engine refuses it: see test_refused
+
+
 def test_brackets_in_strings_iris_and_comments_do_not_nest() -> None:
     text = "SELECT * WHERE { ?s <http://x/((((> '" + "{" * 100 + "' } # " + "(" * 100
     assert nesting_depth(text) == 1
-    assert check(text) == "select"
+    assert parse_check(text) == "select"
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_syntax_errors_name_line_and_column(newline: str) -> None:
+def test_syntax_errors_name_line_and_column(empty_graph: TherapyGraph, newline: str) -> None:
     text = newline.join(["SELECT * WHERE {", "  ?s ?p ?o .", "  FILTER(?o > ) }"])
     with pytest.raises(QueryError, match="at line 3, column 3") as refused:
-        check(text)
+        run(empty_graph, text)
     assert type(refused.value) is QueryError
 
 
@@ -266,7 +289,7 @@ def test_values_join_the_outermost_where_group(text: str, opening: str, form: st
     assert where_offset(text) == offset
     bound = with_values(text, {"s": IRI})
     assert bound == text[:offset] + BLOCK + text[offset:]
-    assert check(bound, ("s",)) == form
+    assert parse_check(bound, ("s",)) == form
 
 
 def test_values_placed_anywhere_but_the_start_are_caught() -> None:
@@ -274,7 +297,7 @@ def test_values_placed_anywhere_but_the_start_are_caught() -> None:
     misplaced = "SELECT ?o WHERE { ?s ?p ?o { VALUES (?s) { (<http://x/a>) } } }"
     with pytest.raises(QueryError, match="Could not place"):
         check(misplaced, ("s",))
-    assert check(misplaced) == "select"
+    assert parse_check(misplaced) == "select"
 
 
 def test_dataset_clauses_go_before_the_where_clause() -> None:
@@ -284,7 +307,7 @@ def test_dataset_clauses_go_before_the_where_clause() -> None:
         ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT FROM <urn:d> FROM NAMED <urn:n> WHERE { ?s ?p ?o }"),
     ]:
         assert with_dataset(text, ["urn:d"], ["urn:n"]) == expected
-        assert check(expected) in FORMS
+        assert parse_check(expected) in FORMS
     assert with_dataset("DESCRIBE <urn:x>", ["urn:d"], []) == "DESCRIBE <urn:x>"
 
 

@@ -14,8 +14,8 @@ import kg
 from kg import results
 from kg.cli import app
 from kg.errors import QueryError, UsageError
-from kg.guard import check
-from kg.query import bindings, named, named_queries
+from kg.guard import parse_check
+from kg.query import bindings, named, named_queries, run
 
 SRC = "https://w3id.org/therapy-kg/source/"
 # Named queries that rightly find nothing in the curated data; tests give them data that disagrees.
@@ -175,13 +175,13 @@ def test_parameter_values_are_bound_not_spliced(graph: kg.TherapyGraph) -> None:
     ["INSERT DATA { tkgr:a tkgr:b tkgr:c }", "DELETE WHERE { ?s ?p ?o }", "LOAD <http://example.org/x>",
      "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"],
 )
-def test_updates_and_service_are_refused(text: str) -> None:
+def test_updates_and_service_are_refused(graph: kg.TherapyGraph, text: str) -> None:
     with pytest.raises(QueryError):
-        check(text)
+        run(graph, text)
 
 
 def test_keywords_inside_strings_and_iris_are_allowed() -> None:
-    check('SELECT * WHERE { ?s rdfs:label "DELETE this SERVICE" . ?s ?p <http://x/INSERT> } # LOAD')
+    parse_check('SELECT * WHERE { ?s rdfs:label "DELETE this SERVICE" . ?s ?p <http://x/INSERT> } # LOAD')
 
 
 def _run(runner: CliRunner, *args: str):
