@@ -31,6 +31,7 @@ from kg.errors import QueryError
 from kg.sparqltext import nesting_depth
 
 MAX_DEPTH = 64
+MAX_OPERATORS = 512  # operator characters a query may have and still skip the parse
 _STACK_BYTES = 256 * 1024 * 1024
 _RECURSION_LIMIT = 4_000  # rdflib then parses ~105 nested (), ~150 nested {} — MAX_DEPTH fits
 _FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
@@ -53,14 +54,19 @@ def check(text: str, bound: tuple[str, ...] = ()) -> None:
 
 
 def plainly_safe(text: str) -> bool:
-    """Whether no reading of the text can find SERVICE, an escape, or more than `MAX_DEPTH` levels of
-    brackets in it (every recursive rule of the SPARQL grammar passes through a bracket).
+    """Whether no reading of the text can find SERVICE, an escape, more than `MAX_DEPTH` levels of
+    brackets, or long operator chains in it: the engine also nests a tree level per operator
+    (`1+1+…`, `a||b||…`, `p/p/…`, and stacked `!`, which it accepts and the grammar does not), and
+    crashes on thousands of them, so at most `MAX_OPERATORS` operator characters may skip the parse.
 
     >>> plainly_safe("SELECT ?s WHERE { ?s a tkg:Product }"), plainly_safe("SELECT * { SeRvIcE <x> {} }")
     (True, False)
+    >>> plainly_safe("ASK { FILTER(" + "!" * 5000 + "true) }")
+    False
     """
     lowered = text.lower()
-    return "service" not in lowered and "\\u" not in lowered and sum(map(text.count, "{([")) <= MAX_DEPTH
+    return ("service" not in lowered and "\\u" not in lowered and sum(map(text.count, "{([")) <= MAX_DEPTH
+            and sum(map(text.count, "!-+*/|&=<>^")) <= MAX_OPERATORS)
 
 
 @lru_cache(maxsize=4096)

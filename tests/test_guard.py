@@ -242,10 +242,18 @@ def test_thousands_of_groups_are_refused_quickly() -> None:
         "SELECT * WHERE { ?s ?p ?o } # \\U0001F600",
         "ASK { ?s ?p ?o " + "{}" * MAX_DEPTH + "FILTER(true) }",  # brackets counted in all, nested or not
         "ASK { ?s ?p '" + "(" * MAX_DEPTH + "' }",  # even inside strings
+        "ASK { FILTER(" + "!" * 5000 + "true) }",  # the engine accepts stacked ! and crashes on thousands
+        "ASK { FILTER(" + "+".join(["1"] * 600) + " > 0) }",
     ],
 )
 def test_only_text_that_cannot_hide_service_or_depth_skips_the_parse(text: str) -> None:
     assert not plainly_safe(text)
+
+
+def test_stacked_negations_never_reach_the_engine(empty_graph: TherapyGraph) -> None:
+    """Thousands of `!` crash the engine (exit 139); through `run` they are refused by the parser."""
+    with pytest.raises(QueryError):
+        run(empty_graph, "ASK { FILTER(" + "!" * 10000 + "true) }")
 
 
 def test_plain_queries_skip_the_parse() -> None:
