@@ -24,7 +24,8 @@ from rdflib.namespace import RDF
 from kg import sparqltext
 from kg.errors import QueryError
 from kg.graph import TherapyGraph
-from kg.guard import MAX_DEPTH, ServiceRefused, UpdateRefused, check, parse_check, plainly_safe
+from kg import guard
+from kg.guard import MAX_CHAIN, MAX_DEPTH, ServiceRefused, UpdateRefused, check, parse_check, plainly_safe
 from kg.query import run
 from kg.sparqltext import nesting_depth, values_block, where_offset, with_dataset, with_values
 
@@ -243,7 +244,8 @@ def test_thousands_of_groups_are_refused_quickly() -> None:
         "ASK { ?s ?p ?o " + "{}" * MAX_DEPTH + "FILTER(true) }",  # brackets counted in all, nested or not
         "ASK { ?s ?p '" + "(" * MAX_DEPTH + "' }",  # even inside strings
         "ASK { FILTER(" + "!" * 5000 + "true) }",  # the engine accepts stacked ! and crashes on thousands
-        "ASK { FILTER(" + "+".join(["1"] * 600) + " > 0) }",
+        "ASK { FILTER(" + "+".join(["1"] * (MAX_CHAIN + 1)) + " > 0) }",  # long enough to hold a chain
+        "ASK { ?s a " + ", ".join(f"?o{i}" for i in range(MAX_CHAIN // 2)) + " }",  # long: a pattern chain
     ],
 )
 def test_only_text_that_cannot_hide_service_or_depth_skips_the_parse(text: str) -> None:
@@ -254,6 +256,68 @@ def test_stacked_negations_never_reach_the_engine(empty_graph: TherapyGraph) -> 
     """Thousands of `!` crash the engine (exit 139); through `run` they are refused by the parser."""
     with pytest.raises(QueryError):
         run(empty_graph, "ASK { FILTER(" + "!" * 10000 + "true) }")
+
+
+CHAINS = {
+    "sum": lambda n: "ASK { FILTER(" + "+".join(["1"] * n) + " > 0) }",
+    "product": lambda n: "ASK { FILTER(" + "*".join(["1"] * n) + " > 0) }",
+    "or": lambda n: "ASK { FILTER(" + "||".join(["true"] * n) + ") }",
+    "and": lambda n: "ASK { FILTER(" + "&&".join(["true"] * n) + ") }",
+    "path-sequence": lambda n: "ASK { ?s " + "/".join(["<http://x/p>"] * n) + " ?o }",
+    "path-alternative": lambda n: "ASK { ?s " + "|".join(["<http://x/p>"] * n) + " ?o }",
+    "union": lambda n: "ASK { " + " UNION ".join(["{}"] * n) + " }",
+    "filters": lambda n: "ASK { " + "FILTER(true) " * n + "}",
+    "binds": lambda n: "ASK { " + " ".join(f"BIND(1 AS ?b{i})" for i in range(n)) + " }",
+    "optionals": lambda n: "ASK { " + " ".join(f"OPTIONAL {{ ?s a ?o{i} }}" for i in range(n)) + " }",
+    "object-list": lambda n: "ASK { ?s a " + ", ".join(f"?o{i}" for i in range(n)) + " }",
+    "projection": lambda n: "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(n)) + " {}",
+    "having": lambda n: "SELECT ?x {} GROUP BY ?x HAVING " + "(true) " * n,
+}
+
+
+@pytest.mark.parametrize("kind", CHAINS)
+def test_chains_beyond_the_limit_are_refused(empty_graph: TherapyGraph, kind: str) -> None:
+    """rdflib reads these flat and parses them; the engine nests a level per link."""
+    with pytest.raises(QueryError, match=f"chains {MAX_CHAIN + 1} operations") as refused:
+        run(empty_graph, CHAINS[kind](MAX_CHAIN + 2))
+    assert type(refused.value) is QueryError
+
+
+@pytest.mark.parametrize("kind", CHAINS)
+def test_chains_up_to_the_limit_pass(kind: str) -> None:
+    assert parse_check(CHAINS[kind](MAX_CHAIN + 1)) in FORMS
+
+
+def test_a_chain_that_crashes_the_engine_never_reaches_it(empty_graph: TherapyGraph) -> None:
+    """Measured: 10,000 links make the engine exit 139 (sums, ||, &&, UNIONs, FILTERs, object
+    lists; paths, BINDs, OPTIONALs and projections at 3,000), taking `kg query` or a worker down."""
+    with pytest.raises(QueryError, match="chains 9999 operations"):
+        run(empty_graph, CHAINS["product"](10_000))
+
+
+def test_a_long_group_of_triple_patterns_is_refused_by_the_parser(empty_graph: TherapyGraph) -> None:
+    """rdflib's grammar recurses per `.`-separated pattern: a few hundred reach its limit."""
+    with pytest.raises(QueryError, match="too deeply"):
+        run(empty_graph, "ASK { " + " ".join(f"?s a ?o{i} ." for i in range(10_000)) + " }")
+
+
+def test_flat_lists_are_not_chains(empty_graph: TherapyGraph) -> None:
+    """VALUES rows, IN lists and function arguments stay flat in the engine: thousands run."""
+    many = 2 * MAX_CHAIN
+    run(empty_graph, "ASK { VALUES ?x {" + " 1" * many + " } FILTER(?x IN (" + ",".join(["1"] * many) + ")) }")
+    run(empty_graph, "ASK { FILTER(COALESCE(" + ",".join(["1"] * many) + ")) }")
+
+
+def test_the_check_remembers_a_bounded_amount_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers keep running for days: the cache of checked texts is bounded by size, not count."""
+    monkeypatch.setattr(guard, "CACHE_CHARS", 1_000)
+    monkeypatch.setattr(guard, "_CHECKED", type(guard._CHECKED)())
+    monkeypatch.setattr(guard, "_cached_chars", 0)
+    texts = [f"ASK {{ ?s ?p {i} }} # " + "x" * 300 for i in range(10)]
+    for text in texts:
+        assert parse_check(text) == "ask"
+    assert sum(len(text) for text, _ in guard._CHECKED) == guard._cached_chars <= 1_000
+    assert [text for text, _ in guard._CHECKED] == texts[-len(guard._CHECKED):]
 
 
 def test_plain_queries_skip_the_parse() -> None:
