@@ -111,6 +111,14 @@ class TherapyGraph:
         self.location = location
         self._therapies: Any = None
 
+    def __enter__(self) -> TherapyGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Drop the therapy caches, which refer back to the graph: without that cycle the store is
+        closed as soon as the graph is freed, not at the next garbage collection."""
+        self._therapies = None
+
     @property
     def therapies(self) -> Any:
         """Name resolution and descriptions (`kg.therapy.Therapies`), created on first use."""

@@ -45,6 +45,7 @@ import html
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import socket
 import sys
@@ -262,10 +263,15 @@ class Worker:
 
     def __init__(self, build: Path, limits: Limits) -> None:
         parent, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_worker_main, args=(child, str(build), limits), daemon=True,
-                                        name="kg-serve-worker")
-        self.process.start()
-        child.close()
+        try:
+            self.process = _CONTEXT.Process(target=_worker_main, args=(child, str(build), limits), daemon=True,
+                                            name="kg-serve-worker")
+            self.process.start()
+        except BaseException:  # e.g. out of processes or descriptors: leave no pipe behind
+            parent.close()
+            raise
+        finally:
+            child.close()
         self.conn = parent
         self.alive = True
 
@@ -572,10 +578,10 @@ def _stamp(root: Path) -> tuple[int, int] | None:
 
 def render_pages(build: Path, config: ServerConfig) -> Pages:
     """Open the (leased) build briefly and render what the main process serves itself."""
-    graph = TherapyGraph(ox.Store.read_only(str(build)), build)
-    count = next(iter(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"]
-    named = tuple(sorted(g.value for g in graph.store.named_graphs()))
-    return Pages(front_page(graph, config, len(named)), named, int(count.value))
+    with TherapyGraph(ox.Store.read_only(str(build)), build) as graph:
+        count = next(iter(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"]
+        named = tuple(sorted(g.value for g in graph.store.named_graphs()))
+        return Pages(front_page(graph, config, len(named)), named, int(count.value))
 
 
 def front_page(graph: TherapyGraph, config: ServerConfig, graphs: int) -> bytes:
@@ -689,24 +695,28 @@ async def _read_rest(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     head = first + await reader.readuntil(b"\r\n\r\n")
     lines = head[:-4].decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or _FORBIDDEN_IN_HEAD.search(lines[0]):
         raise HttpError(400, "Malformed request line; expected: METHOD /path HTTP/1.1")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
-            raise HttpError(400, f"Malformed header line: {line[:100]!r}")
+        if not colon or not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_HEAD.search(value):
+            raise HttpError(400, f"Malformed header line (a field value may not hold CR, LF or NUL): {line[:100]!r}")
         name, value = name.lower(), value.strip()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     method, target, version = parts
     path, _, query = target.partition("?")
-    return Request(method, path, query, version, headers, await _read_body(reader, writer, headers))
+    return Request(method, path, query, version, headers, await _read_body(reader, writer, headers, version))
 
 
-async def _read_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bytes:
+async def _read_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str],
+                     version: str) -> bytes:
     """The body by Content-Length or chunked; a client that waits for `100 Continue` (curl does,
     for bodies over 1 KB) is told to go on once the length is known to be acceptable."""
-    length = None  # chunked, which wins over Content-Length
+    length = None  # chunked
+    if "transfer-encoding" in headers and ("content-length" in headers or version == "HTTP/1.0"):
+        # RFC 9112 §6.1: such framing is how requests are smuggled past a proxy; refuse and close
+        raise HttpError(400, "A request may not carry Transfer-Encoding with Content-Length, nor in HTTP/1.0.")
     if "transfer-encoding" in headers:
         if headers["transfer-encoding"].lower() != "chunked":
             raise HttpError(400, f"Unsupported Transfer-Encoding {headers['transfer-encoding'][:40]!r}; use chunked or Content-Length.")
@@ -742,6 +752,9 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             raise HttpError(400, "Malformed chunked body: a chunk does not end with CRLF.")
 
 
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # a Host header naming a server
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header name (RFC 9110 §5.1)
+_FORBIDDEN_IN_HEAD = re.compile(r"[\r\n\0]")  # left in a line split at CRLF: bare CR or LF, NUL
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 
 
@@ -909,15 +922,11 @@ class HttpServer:
         fmt = negotiate(results.GRAPH, accept, formats)
         if fmt is None:
             return not_acceptable(results.GRAPH)
-        key = (generation.build, "service-description", host, fmt)
+        endpoint = f"http://{host if _HOST.fullmatch(host) else _authority(self.listener)}/sparql"
+        key = (generation.build, "service-description", endpoint, fmt)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        try:
-            endpoint = ox.NamedNode(f"http://{host}/sparql").value
-        except ValueError:
-            address, port = self.listener.getsockname()[:2]
-            endpoint = f"http://{address}:{port}/sparql"
         prefixes = {"sd": _SD, "formats": results.W3C_FORMATS, "void": "http://rdfs.org/ns/void#", "rdfs": vocab.PREFIXES["rdfs"]}
         body = ox.serialize(service_description(endpoint, generation.pages), format=results.BY_NAME[fmt].rdf, prefixes=prefixes)
         reply = Reply(200, results.BY_NAME[fmt].media_type, body or b"")
@@ -1003,6 +1012,12 @@ def _listen(config: ServerConfig) -> socket.socket:
     return listener
 
 
+def _authority(listener: socket.socket) -> str:
+    """The listener's `host:port` as a URL writes it (`[::1]:8000` for IPv6)."""
+    host, port = listener.getsockname()[:2]
+    return f"{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def run_server(root: Path, config: ServerConfig, announce: Callable[[str], None] | None = None) -> None:
     """Serve the store under `root` until SIGTERM or Ctrl-C; `announce` receives the base URL once
     the workers are ready."""
@@ -1021,9 +1036,8 @@ async def _serve(root: Path, config: ServerConfig, announce: Callable[[str], Non
     try:
         await pool.start()
         accepting = loop.create_task(server.accept_forever())
-        host, port = listener.getsockname()[:2]
         if announce:
-            announce(f"http://{f'[{host}]' if ':' in host else host}:{port}/")
+            announce(f"http://{_authority(listener)}/")
         stopping = loop.create_task(stop.wait())
         done, _ = await asyncio.wait([accepting, stopping], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -161,6 +161,8 @@ def release(build_dir: Path) -> None:
     fd = _LEASES.pop(Path(build_dir), None)
     if fd is not None:
         os.close(fd)
+        if not Path(build_dir).is_dir():  # a build CURRENT named but that was never there, or removed
+            _lease_file(Path(build_dir)).unlink(missing_ok=True)
 
 
 def _lease_file(build_dir: Path) -> Path:

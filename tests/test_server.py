@@ -4,6 +4,7 @@ SPARQLStore, plain HTTP and raw sockets) against a `kg serve` subprocess on loop
 from __future__ import annotations
 
 import csv
+import gc
 import http.client
 import io
 import json
@@ -31,7 +32,8 @@ from kg.cli import app
 from kg.graph import BASE_IRI
 from kg.ingest import ingest_ctgov
 from kg.query import bindings, named, named_queries
-from kg.server import SOCKET_TIMEOUT, negotiate
+from kg import server as kg_serve
+from kg.server import SOCKET_TIMEOUT, Limits, ServerConfig, Worker, negotiate, render_pages
 from tests.servers import KgServer, kg_server
 from tests.test_query import EMPTY_ON_CURATED_DATA
 
@@ -341,6 +343,39 @@ def test_get_without_a_query_is_the_service_description(endpoint: str, accept: s
     assert ox.NamedNode("https://w3id.org/therapy-kg/source/liu-2020-nejm") in names and len(names) > 100
 
 
+def _endpoint_named(answer: bytes) -> str:
+    """The sd:endpoint of a service description sent as N-Triples in a raw answer."""
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    triples = ox.parse(answer.split(b"\r\n\r\n", 1)[1], format=ox.RdfFormat.N_TRIPLES)
+    [endpoint] = {t.object.value for t in triples if t.predicate == ox.NamedNode(SD + "endpoint")}
+    return endpoint
+
+
+@pytest.mark.parametrize("host", [None, "", "a b", "x/y@z", "[::1", "h:port"])
+def test_the_description_of_a_request_without_a_usable_host_names_the_listener(endpoint: str, host: str | None) -> None:
+    header = "" if host is None else f"Host: {host}\r\n"
+    answer = _raw(endpoint, f"GET /sparql HTTP/1.1\r\n{header}Accept: application/n-triples\r\nConnection: close\r\n\r\n".encode())
+    assert _endpoint_named(answer) == endpoint
+
+
+def test_the_description_names_the_host_the_client_asked_for(endpoint: str) -> None:
+    answer = _raw(endpoint, b"GET /sparql HTTP/1.1\r\nHost: kg.example.org:8080\r\nAccept: application/n-triples\r\n"
+                            b"Connection: close\r\n\r\n")
+    assert _endpoint_named(answer) == "http://kg.example.org:8080/sparql"
+
+
+def test_an_ipv6_listener_describes_itself_in_brackets(store_dir: Path) -> None:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    with kg_server(store_dir, "--host", "::1") as base:
+        assert base.startswith("http://[::1]:")
+        answer = _raw(base + "sparql", b"GET /sparql HTTP/1.1\r\nHost: a b\r\nAccept: application/n-triples\r\n"
+                                       b"Connection: close\r\n\r\n")
+        assert _endpoint_named(answer) == base + "sparql"
+
+
 def test_head_answers_headers_only(endpoint: str) -> None:
     get = _http(endpoint)
     head = _http(endpoint, method="HEAD")
@@ -384,6 +419,37 @@ def test_bad_content_length_is_a_400_with_a_message(endpoint: str, length: str) 
                             f"Content-Length: {length}\r\n\r\nASK {{}}".encode())
     assert answer.startswith(b"HTTP/1.1 400 ") and b"Content-Length must be a whole number" in answer
     assert b"Traceback" not in answer
+
+
+SMUGGLED = b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(f"X-Pad: a\nContent-Length: {len(SMUGGLED)}", id="bare-lf-in-a-value"),
+        pytest.param(f"X-Pad: a\rContent-Length: {len(SMUGGLED)}", id="bare-cr-in-a-value"),
+        pytest.param("X-Pad: a\0b", id="nul-in-a-value"),
+        pytest.param("X Pad: a", id="space-in-a-name"),
+        pytest.param(f"Transfer-Encoding: chunked\r\nContent-Length: {len(SMUGGLED)}", id="chunked-and-length"),
+    ],
+)
+def test_ambiguous_framing_is_refused_and_the_connection_closed(endpoint: str, head: str) -> None:
+    """A request a proxy could read one way and the server another is how requests are smuggled
+    (RFC 9112 §6.1, RFC 9110 §5.5): one 400, and nothing after it is read as a request."""
+    answer = _raw(endpoint, f"POST /sparql HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode() + SMUGGLED)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in answer
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
+def test_transfer_encoding_in_http_1_0_is_refused(endpoint: str) -> None:
+    answer = _raw(endpoint, b"POST /sparql HTTP/1.0\r\nContent-Type: application/sparql-query\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n7\r\nASK {}\n\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"HTTP/1.0" in answer
+
+
+def test_bare_lf_in_the_request_line_is_refused(endpoint: str) -> None:
+    assert _raw(endpoint, b"GET /sparql\nX HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 400 ")
 
 
 def test_silent_connections_and_short_bodies_are_cut_after_the_socket_timeout(endpoint: str) -> None:
@@ -575,3 +641,58 @@ def test_a_running_server_keeps_answering_across_rebuilds(tmp_path: Path) -> Non
             thread.join(60)
         assert len(statuses) >= 10 and statuses == [200] * len(statuses)
         assert not [line for line in base.stderr if "still serving" in line or "Traceback" in line]
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_rendering_a_builds_pages_leaves_no_store_open(graph: kg.TherapyGraph, store_dir: Path) -> None:
+    """pyoxigraph has no close: the store closes when freed, which a reference cycle would put
+    off to the next garbage collection (the old build's files stayed open after a switch)."""
+    build = stores.current_build(store_dir)
+    assert build is not None
+    gc.disable()
+    try:
+        before = _open_descriptors()
+        pages = render_pages(build, ServerConfig())
+        assert _open_descriptors() == before
+    finally:
+        gc.enable()
+    assert pages.default_triples > 0 and pages.named_graphs
+
+
+def test_a_worker_that_cannot_start_leaves_no_pipe(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Refused:
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def start(self) -> None:
+            raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(kg_serve._CONTEXT, "Process", Refused)
+    before = _open_descriptors()
+    with pytest.raises(OSError):
+        Worker(store_dir, Limits(10, 1000))
+    assert _open_descriptors() == before
+
+
+def test_current_naming_a_broken_build_is_survived(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    build = stores.build(root).location
+    with kg_server(root, "--workers", "1") as base:
+        assert _trials(base + "sparql") == (200, 0)
+        broken = root / ("0" * 16)
+        broken.mkdir()
+        (root / "CURRENT").write_text(broken.name + "\n")
+        assert _trials(base + "sparql") == (200, 0), "the build in use goes on answering"
+        assert any("still serving" in line for line in base.stderr)
+        assert not stores.is_leased(broken)
+        (root / "CURRENT").write_text(build.name + "\n")
+
+
+def test_a_lease_on_a_build_that_is_not_there_leaves_no_file(tmp_path: Path) -> None:
+    missing = tmp_path / ("0" * 16)
+    stores.lease(missing)
+    stores.release(missing)
+    assert list(tmp_path.iterdir()) == []
