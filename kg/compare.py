@@ -176,8 +176,11 @@ def _evidence_cell(
         when = " or ".join(dates) + (" (sources disagree)" if len(dates) > 1 else "") if dates else "date not recorded"
         when += "".join(f" ({', '.join(e.sources)} states {e.label}: a known error)" for e in item.errors)
         pathway = _label(item, "approvalPathway")
-        text = f"{prefix}{when}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
-        value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id}
+        withdrawn = item.first("withdrawalDate")
+        text = (f"{prefix}{when}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
+                + (f", withdrawn {withdrawn}" if withdrawn else ""))
+        value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
+                 "withdrawn": str(withdrawn) if withdrawn else None}
         return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]

@@ -86,6 +86,13 @@ def test_product_vs_product_marks_inherited_values(runner: CliRunner) -> None:
     assert approvals["cells"][1] == []
 
 
+def test_a_withdrawn_first_approval_says_so(runner: CliRunner) -> None:
+    doc = _json(runner, "durvalumab", "pembrolizumab")
+    [durvalumab], [pembrolizumab] = _row(doc, "approval:fda")["cells"]
+    assert durvalumab["value"]["withdrawn"] == "2021-02-19" and "withdrawn 2021-02-19" in durvalumab["label"]
+    assert pembrolizumab["value"]["withdrawn"] is None and "withdrawn" not in pembrolizumab["label"]
+
+
 def test_conflicting_sources_are_all_shown_and_flagged(graph: kg.TherapyGraph) -> None:
     comparison = compare(graph, ["car-t", "car-nk"])
     gvhd = next(r for r in comparison.rows if r.property == "tkg:gvhdRisk")

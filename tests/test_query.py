@@ -80,6 +80,36 @@ def test_approval_timeline_is_in_date_order(graph: kg.TherapyGraph) -> None:
     assert any(r["product"] == "Keytruda (pembrolizumab)" and r["date"] == dt.date(2014, 9, 4) for r in rows)
 
 
+WITHDRAWN_LIST = SRC + "fda-withdrawn-cancer-accelerated-approvals"
+
+
+def test_withdrawn_indications_give_both_dates_and_the_regulators_list(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "withdrawn-indications")
+    found = {(r["product"], r["indication"], r["approved"], r["withdrawn"]) for r in rows}
+    assert found == {
+        ("Opdivo (nivolumab)", "small cell lung cancer", dt.date(2018, 8, 16), dt.date(2020, 12, 29)),
+        ("Imfinzi (durvalumab)", "urothelial carcinoma", dt.date(2017, 5, 1), dt.date(2021, 2, 19)),
+        ("Keytruda (pembrolizumab)", "small cell lung cancer", dt.date(2019, 6, 17), dt.date(2021, 3, 30)),
+        ("Opdivo (nivolumab)", "hepatocellular carcinoma", dt.date(2017, 9, 22), dt.date(2021, 7, 23)),
+        ("Tecentriq (atezolizumab)", "triple-negative breast cancer", dt.date(2019, 3, 8), dt.date(2021, 10, 6)),
+    }
+    assert [r["withdrawn"] for r in rows] == sorted(r["withdrawn"] for r in rows)
+    assert {r["sources"] for r in rows} == {WITHDRAWN_LIST} and {r["pathway"] for r in rows} == {"accelerated approval"}
+
+
+def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "withdrawn-indications", therapy="PD-1 inhibitor")
+    assert sorted(r["product"] for r in rows) == ["Keytruda (pembrolizumab)", "Opdivo (nivolumab)", "Opdivo (nivolumab)"]
+    assert ask(graph, "withdrawn-indications", therapy="car-t") == []
+
+
+def test_the_timeline_marks_withdrawn_indications(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Imfinzi (durvalumab)"]
+    urothelial = [r for r in rows if r["indication"] == "urothelial carcinoma"]
+    assert urothelial and {r["withdrawn"] for r in urothelial} == {dt.date(2021, 2, 19)}
+    assert all(r.get("withdrawn") is None for r in rows if r["indication"] != "urothelial carcinoma")
+
+
 def test_fact_sources_for_a_therapy(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "fact-sources", therapy="CAR-NK")
     hla = {r["source"] for r in rows if r["property"] == "HLA matching required" and r["value"] == "false"}
