@@ -462,7 +462,7 @@ def view(
     typer.echo(f"Wrote {path}", err=True)
 
 
-ingest_app = typer.Typer(help="Add registry records to the graph.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Add registry records and regulators' data files to the graph.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 
 
@@ -477,21 +477,50 @@ def ingest_ctgov(
 
     Example: kg ingest ctgov studies/ --store /data/therapy-kg
     """
-    from kg import store as stores
     from kg.ingest import ingest_ctgov as run_ingest
 
-    root = ctx.obj or stores.default_location()
-    with _progress("Reading records") as tick:
-        report = run_ingest(root, paths, progress=tick)
-    typer.echo(
-        f"{len(report.ingested)} ingested, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.problems)} skipped; {report.triples} triples written."
-    )
+    report = _ingest(ctx, "records", lambda root, tick: run_ingest(root, paths, progress=tick))
     if report.unmatched:
         top = sorted(report.unmatched.items(), key=lambda item: (-item[1], item[0]))
         shown = ", ".join(f"{name} ({count})" for name, count in top[:10])
         more = f" and {len(top) - 10} more" if len(top) > 10 else ""
         typer.echo(f"Interventions not linked to a known therapy (kept as text): {shown}{more}")
+    _report_problems(report)
+
+
+@ingest_app.command("drugsatfda")
+def ingest_drugsatfda(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The Drugs@FDA zip (drugsatfda*.zip) or the folder it unpacks to.")],
+) -> None:
+    """Add FDA's approval actions from the Drugs@FDA data files for the products in the graph: each
+    application (e.g. BLA 125514) is a named graph with every approved submission — original,
+    efficacy, labeling, manufacturing, REMS — its date, class, priority and FDA's letters and labels.
+    A newer export replaces an application's older graph. Download the zip from
+    https://www.fda.gov/drugs/drug-approvals-and-databases/drugsfda-data-files.
+
+    Example: kg ingest drugsatfda drugsatfda20251201.zip
+    """
+    from kg.ingest import ingest_drugsatfda as run_ingest
+
+    _report_problems(_ingest(ctx, "applications", lambda root, tick: run_ingest(root, path, progress=tick)))
+
+
+def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], None]], Any]) -> Any:
+    """Run one ingest into the store with a progress bar and print its summary; the report."""
+    from kg import store as stores
+
+    with _progress(f"Reading {noun}") as tick:
+        report = run(ctx.obj or stores.default_location(), tick)
+    typer.echo(
+        f"{len(report.ingested)} {noun} ingested, {len(report.updated)} updated, {len(report.unchanged)} unchanged,"
+        f" {len(report.problems)} skipped; {report.triples} triples written."
+    )
+    return report
+
+
+def _report_problems(report: Any) -> None:
+    """Name the first 50 skipped records on stderr; exit 1 if any was skipped."""
     for problem in report.problems[:50]:
         typer.echo(f"skipped {problem.where}: {problem.message}", err=True)
     if len(report.problems) > 50:

@@ -62,7 +62,7 @@ class RawStudy:
 class TrialRecord:
     """A good record, fully converted in memory."""
 
-    nct_id: str
+    key: str  # the NCT number
     last_update: str  # lastUpdatePostDateStruct.date as given (YYYY-MM-DD or YYYY-MM)
     graph: str
     quads: list[ox.Quad]

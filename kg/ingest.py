@@ -3,7 +3,8 @@
 Ingested records live beside the store, in `<store root>/ingested/`:
 
     records.nq       every ingested record as N-Quads, one named graph per record
-    MANIFEST.json    {nct_id: last_update} for every record in records.nq
+    MANIFEST.json    {key: last_update} for every record in records.nq (an NCT number, or an
+                     FDA application such as BLA125514)
 
 Both are rewritten atomically (write, then rename): a newer version of a record replaces its
 graph, an older or identical one is skipped, so ingesting the same files twice changes nothing.
@@ -19,11 +20,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from kg import vocab
 from kg.atomic import replacing, write_text
+
+if TYPE_CHECKING:
+    from kg.ctgov import InterventionMatcher
 
 RECORDS = "records.nq"
 MANIFEST = "MANIFEST.json"
@@ -34,7 +39,7 @@ def ingested_dir(store_root: Path) -> Path:
 
 
 def manifest(store_root: Path) -> dict[str, str]:
-    """NCT id -> last update date of every ingested record."""
+    """Record key (NCT number, FDA application) -> last update date of every ingested record."""
     path = ingested_dir(store_root) / MANIFEST
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
@@ -128,7 +133,9 @@ def _newer(candidate: str, current: str | None) -> bool:
 def store_records(store_root: Path, records: Iterable[object], *, progress: Callable[[int], None] | None = None) -> IngestReport:
     """Merge good records into records.nq (replacing older versions) and report on all of them.
 
-    `records` yields `kg.ctgov.TrialRecord` or `kg.ctgov.Problem` objects.
+    `records` yields `kg.ctgov.Problem` objects and records with a `key`, a `last_update` date, a
+    `graph` and its `quads`, and the names left `unmatched` (`kg.ctgov.TrialRecord`,
+    `kg.drugsatfda.ApplicationRecord`).
     """
     from kg.ctgov import Problem
 
@@ -143,20 +150,20 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
             continue
         for name in record.unmatched:
             report.unmatched[name] = report.unmatched.get(name, 0) + 1
-        previous = fresh.get(record.nct_id)
-        baseline = previous.last_update if previous is not None else known.get(record.nct_id)
+        previous = fresh.get(record.key)
+        baseline = previous.last_update if previous is not None else known.get(record.key)
         if not _newer(record.last_update, baseline):
             if previous is None:
-                report.unchanged.append(record.nct_id)
+                report.unchanged.append(record.key)
             continue
         nquads = ox.serialize(record.quads, format=ox.RdfFormat.N_QUADS) or b""
-        fresh[record.nct_id] = _Pending(record.last_update, record.graph, nquads, len(record.quads))
+        fresh[record.key] = _Pending(record.last_update, record.graph, nquads, len(record.quads))
     if not fresh:
         return report
 
     directory = ingested_dir(store_root)
     directory.mkdir(parents=True, exist_ok=True)
-    replaced = {ox.NamedNode(r.graph) for nct, r in fresh.items() if nct in known}
+    replaced = {ox.NamedNode(r.graph) for key, r in fresh.items() if key in known}
     old = records_file(store_root)
     with replacing(directory / RECORDS, "wb") as out:
         if old is not None:
@@ -165,31 +172,45 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
         for pending in fresh.values():
             out.write(pending.nquads)
             report.triples += pending.triples
-    for nct, pending in fresh.items():
-        (report.updated if nct in known else report.ingested).append(nct)
-        known[nct] = pending.last_update
+    for key, pending in fresh.items():
+        (report.updated if key in known else report.ingested).append(key)
+        known[key] = pending.last_update
     write_text(directory / MANIFEST, json.dumps(dict(sorted(known.items())), indent=0))
     return report
 
 
 def ingest_ctgov(store_root: Path, paths: list[Path], *, progress: Callable[[int], None] | None = None) -> IngestReport:
     """Read ClinicalTrials.gov API v2 records, merge them into the ingested set, rebuild the store.
-
-    Interventions are linked to therapies by the names the graph knows, so the graph is opened
-    (and built if needed) first.
-    """
-    from kg import ctgov, store
-    from kg.graph import TherapyGraph
+    Interventions are linked to therapies by the names the graph knows."""
+    from kg import ctgov
+    from kg.errors import UsageError
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        from kg.errors import UsageError
-
         raise UsageError(f"No such file or directory: {', '.join(missing)}")
+    return _ingest(store_root, lambda matcher, _: ctgov.records(paths, matcher), progress)
+
+
+def ingest_drugsatfda(store_root: Path, path: Path, *, progress: Callable[[int], None] | None = None) -> IngestReport:
+    """Read a Drugs@FDA zip or folder, keep the applications of the graph's products (`kg.drugsatfda`),
+    merge them into the ingested set and rebuild the store."""
+    from kg import drugsatfda
+
+    return _ingest(store_root, lambda matcher, products: drugsatfda.read_records(path, matcher, products), progress)
+
+
+def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], Iterable[object]],
+            progress: Callable[[int], None] | None) -> IngestReport:
+    """Open the graph (built if needed) for the names it knows, store what `read(matcher, product
+    IRIs)` yields, rebuild."""
+    from kg import store
+    from kg.ctgov import InterventionMatcher
+    from kg.graph import TherapyGraph
+
     built = store.build(store_root)
-    graph = TherapyGraph(ox.Store.read_only(str(built.location)), built.location)
-    matcher = ctgov.InterventionMatcher.from_graph(graph)
-    del graph
-    report = store_records(store_root, ctgov.records(paths, matcher), progress=progress)
+    with TherapyGraph(ox.Store.read_only(str(built.location)), built.location) as graph:
+        matcher = InterventionMatcher.from_graph(graph)
+        products = {ref.iri for ref in graph.therapies.all("product")}
+    report = store_records(store_root, read(matcher, products), progress=progress)
     store.build(store_root)
     return report

@@ -88,7 +88,7 @@ def test_reads_json_lines_naming_each_study_by_line() -> None:
 
 def test_reads_directories_recursively() -> None:
     found = list(records([DATA], InterventionMatcher({}, ())))
-    good = sorted(r.nct_id for r in found if isinstance(r, TrialRecord))
+    good = sorted(r.key for r in found if isinstance(r, TrialRecord))
     assert good == sorted(
         ["NCT03056339", "NCT02435849", "NCT02435849", "NCT01866319", "NCT09000001", "NCT01844505", "NCT05020678", "NCT09000002"]
     )
@@ -194,7 +194,7 @@ def test_records_that_are_not_objects_are_problems(matcher: InterventionMatcher,
 def test_record_graph_describes_its_own_source(matcher: InterventionMatcher) -> None:
     record = convert(study("NCT03056339.json").data, matcher)
     source = "src:ctgov-NCT03056339"
-    assert (record.nct_id, record.last_update, record.graph) == ("NCT03056339", "2023-06-22", vocab.SOURCE + "ctgov-NCT03056339")
+    assert (record.key, record.last_update, record.graph) == ("NCT03056339", "2023-06-22", vocab.SOURCE + "ctgov-NCT03056339")
     assert {q.graph_name for q in record.quads} == {ox.NamedNode(record.graph)}
     assert len(record.quads) == len(set(record.quads))
     assert values(record, source, "rdf:type") == {iri("tkg:IngestedRecord")}
@@ -263,7 +263,7 @@ def test_year_month_dates_and_early_phase(matcher: InterventionMatcher) -> None:
 def test_a_newer_version_of_a_record_keeps_its_graph(matcher: InterventionMatcher) -> None:
     old = convert(study("NCT02435849.json").data, matcher)
     new = convert(study("updated/NCT02435849.json").data, matcher)
-    assert (old.nct_id, old.graph) == (new.nct_id, new.graph)
+    assert (old.key, old.graph) == (new.key, new.graph)
     assert new.last_update > old.last_update
     assert values(new, "tkgr:NCT02435849", "tkg:overallStatus") == text("COMPLETED")
     assert ox.Literal("Norway") in values(new, "tkgr:NCT02435849", "tkg:locationCountry")

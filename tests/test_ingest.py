@@ -112,7 +112,7 @@ def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) ->
         pass
 
     class Record:
-        nct_id, last_update, graph, unmatched = "NCT02435849", "2999-01-01", "urn:x", []
+        key, last_update, graph, unmatched = "NCT02435849", "2999-01-01", "urn:x", []
 
         @property
         def quads(self):
@@ -135,7 +135,7 @@ def test_cli_summary_and_exit_codes(store: Path) -> None:
     runner = CliRunner()
     good = runner.invoke(app, ["ingest", "ctgov", *map(str, GOOD)])
     assert good.exit_code == 0, good.output
-    assert "6 ingested, 0 updated, 0 unchanged, 0 skipped" in good.stdout
+    assert "6 records ingested, 0 updated, 0 unchanged, 0 skipped" in good.stdout
     assert "not linked to a known therapy" in good.stdout and "Placebo" in good.stdout
     bad = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "invalid")])
     assert bad.exit_code == 1 and "skipped" in bad.output and "Traceback" not in bad.output

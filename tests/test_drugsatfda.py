@@ -1,0 +1,148 @@
+"""`kg ingest drugsatfda` on a real extract of FDA's Drugs@FDA data files (tests/data/drugsatfda)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import kg
+from kg import ingest
+from kg.cli import app
+from kg.query import bindings, named
+
+FIXTURE = Path(__file__).parent / "data" / "drugsatfda"
+RES = "https://w3id.org/therapy-kg/resource/"
+SRC = "https://w3id.org/therapy-kg/source/"
+
+
+def _table(name: str, folder: Path = FIXTURE) -> list[dict[str, str]]:
+    with open(folder / name, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("drugsatfda") / "store"
+    report = ingest.ingest_drugsatfda(store, FIXTURE)
+    assert not report.problems and len(report.ingested) == 10
+    return store
+
+
+def _actions(store: Path, **params: str) -> list[dict]:
+    graph = kg.open_graph(store)
+    query = named("fda-actions")
+    return graph.select(query.text, bindings(graph, query, params))
+
+
+def test_every_approved_submission_becomes_an_action(loaded: Path) -> None:
+    expected = Counter(f"BLA {r['ApplNo']}" for r in _table("Submissions.txt") if r["SubmissionStatus"] == "AP")
+    assert Counter(r["application"] for r in _actions(loaded)) == expected
+    assert sum(expected.values()) == 119
+
+
+def test_an_action_carries_date_class_priority_and_fdas_documents(loaded: Path) -> None:
+    [original] = [r for r in _actions(loaded, therapy="ipilimumab") if r["submission"] == "original application"]
+    assert (str(original["date"]), original["class"], original["priority"]) == ("2011-03-25", "Type 1 - New Molecular Entity", "priority")
+    assert "http://www.accessdata.fda.gov/drugsatfda_docs/appletter/2011/125377s000ltr.pdf" in original["documents"].split()
+    assert original["source"] == SRC + "drugsatfda-bla-125377"
+
+
+def test_products_are_matched_by_brand_or_ingredient(loaded: Path) -> None:
+    """Libtayo's ingredient is `CEMIPLIMAB-RWLC`: FDA's suffix does not hide the product."""
+    products = {r["product"] for r in _actions(loaded)}
+    assert "Libtayo (cemiplimab)" in products and len(products) == 7
+    assert {r["product"] for r in _actions(loaded, therapy="pd-l1-inhibitor")} == {
+        "Tecentriq (atezolizumab)", "Bavencio (avelumab)", "Imfinzi (durvalumab)"}
+
+
+def test_the_first_original_approval_meets_the_curated_one(loaded: Path) -> None:
+    """Keytruda's BLA 125514 original approval is the approval curated sources describe: one date,
+    now stated by both; Opdivo's later BLA 125527 (a new indication as its own BLA) is not."""
+    graph = kg.open_graph(loaded)
+    rows = graph.select("SELECT ?date ?source WHERE { GRAPH ?source { tkgr:approval-pembrolizumab-fda-2014 tkg:approvalDate ?date } }")
+    assert {str(r["date"]) for r in rows} == {"2014-09-04"}
+    assert {SRC + "fda-2014-pembrolizumab", SRC + "drugsatfda-bla-125514"} <= {r["source"] for r in rows}
+    firsts = graph.select("SELECT ?approval WHERE { ?action tkg:application tkgr:bla-125527 ; tkg:approval ?approval }")
+    assert firsts == []
+    dates = [r for r in graph.select(named("source-disagreements").text) if r["property"] == "approval date"]
+    assert {r["subject"] for r in dates} == {"FDA approval of Abecma, 2021"}  # the curated disagreement only
+
+
+def test_ingesting_the_same_export_again_changes_nothing(loaded: Path) -> None:
+    before = (loaded / "ingested" / "records.nq").read_bytes()
+    report = ingest.ingest_drugsatfda(loaded, FIXTURE)
+    assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 10)
+    assert (loaded / "ingested" / "records.nq").read_bytes() == before
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    return folder
+
+
+def test_a_newer_export_replaces_the_application_it_changes(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    with open(folder / "Submissions.txt", "a", encoding="utf-8", newline="") as handle:
+        handle.write("761097\t2\tSUPPL\t99\tAP\t2019-12-20 00:00:00\t\tPRIORITY\r\n")
+    store = tmp_path / "store"
+    ingest.ingest_drugsatfda(store, FIXTURE)
+    report = ingest.ingest_drugsatfda(store, folder)
+    assert (report.updated, len(report.unchanged)) == (["BLA761097"], 9)
+    libtayo = _actions(store, therapy="cemiplimab")
+    assert [(str(r["date"]), r["number"], r["class"]) for r in libtayo][-1] == ("2019-12-20", 99, "Efficacy")
+    assert len(libtayo) == 4
+
+
+def test_the_zip_fda_distributes_is_read_as_its_folder(tmp_path: Path) -> None:
+    archive = tmp_path / "drugsatfda20190702.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in FIXTURE.glob("*.txt"):
+            out.write(path, path.name)
+    store = tmp_path / "store"
+    assert len(ingest.ingest_drugsatfda(store, archive).ingested) == 10
+
+
+def test_applications_of_other_drugs_are_left_out(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    for name, row in [("Applications.txt", "020000\tNDA\t\tACME\r\n"), ("Products.txt", "020000\t001\tTABLET\t5MG\t0\tASPIRINA\tASPIRIN\t\r\n"),
+                      ("Submissions.txt", "020000\t7\tORIG\t1\tAP\t1990-01-01 00:00:00\t\tSTANDARD\r\n")]:
+        with open(folder / name, "a", encoding="utf-8", newline="") as handle:
+            handle.write(row)
+    report = ingest.ingest_drugsatfda(tmp_path / "store", folder)
+    assert len(report.ingested) == 10 and "NDA020000" not in report.ingested
+
+
+def test_a_malformed_application_is_skipped_and_named(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    text = (folder / "Submissions.txt").read_text(encoding="utf-8")
+    (folder / "Submissions.txt").write_text(text.replace("761097\t7\tORIG\t1\tAP\t2018-09-28", "761097\t7\tORIG\t1\tAP\t2018-13-28"),
+                                            encoding="utf-8", newline="")
+    result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "ingest", "drugsatfda", str(folder)])
+    assert result.exit_code == 1, result.output
+    assert "9 applications ingested" in result.output and "BLA 761097" in result.output and "2018-13-28" in result.output
+
+
+@pytest.mark.parametrize("case", ["missing-table", "not-a-zip", "no-such-path", "wrong-columns"])
+def test_input_that_is_not_a_drugsatfda_export_is_a_usage_error(tmp_path: Path, case: str) -> None:
+    target = _copy(tmp_path)
+    if case == "missing-table":
+        (target / "Submissions.txt").unlink()
+    elif case == "not-a-zip":
+        target = tmp_path / "x.zip"
+        target.write_text("not a zip")
+    elif case == "no-such-path":
+        target = tmp_path / "missing"
+    else:
+        (target / "Products.txt").write_text("a\tb\r\n1\t2\r\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "ingest", "drugsatfda", str(target)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    message = {"missing-table": "has no Submissions.txt", "not-a-zip": "neither the Drugs@FDA zip",
+               "no-such-path": "No such file or directory", "wrong-columns": "lacks the column"}[case]
+    assert message in result.output
