@@ -173,6 +173,30 @@ def stats(ctx: typer.Context, output: FormatOption = Format.table) -> None:
     console.print(table)
 
 
+@app.command()
+def coverage(
+    ctx: typer.Context,
+    therapy: Annotated[Optional[str], typer.Argument(help="Only the products under this therapy, e.g. pd-1-inhibitor.")] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """How complete the regulatory record is, per product: approvals by agency with the latest date
+    and withdrawn indications, FDA actions loaded from Drugs@FDA, and sources by claim kind with the
+    share that are primary or official documents. A product with few approvals here may have more
+    in reality: the graph records only what its sources were checked for.
+
+    Example: kg coverage car-t
+    """
+    from kg import render
+    from kg.coverage import coverage as measure, official_sources
+
+    graph = _graph(ctx)
+    products, official = measure(graph, therapy), official_sources(graph)
+    if output is Format.json:
+        typer.echo(render.dumps(render.coverage_json(products, official)))
+    else:
+        render.print_coverage(products, official, _console())
+
+
 @app.command("list")
 def list_items(
     ctx: typer.Context,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kg.coverage import Count, ProductCoverage
     from kg.therapy import Description, Evidence, Fact, Source
 
 EVIDENCE_SECTIONS = [
@@ -250,3 +251,34 @@ def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
             text += f" [dim]({escape(fact.note)})[/dim]"
         parts.append(text)
     return "\n".join(parts)
+
+
+def coverage_json(products: list[ProductCoverage], official: tuple[int, int]) -> dict[str, Any]:
+    """`kg coverage --format json`: per product, and the share of official or primary sources."""
+    return {"sources": {"official_or_primary": official[0], "all": official[1]},
+            "products": [dict(to_jsonable(p), official_share=p.official_share) for p in products]}
+
+
+def print_coverage(products: list[ProductCoverage], official: tuple[int, int], console: Console) -> None:
+    """One row per product: approvals by agency (withdrawn), FDA actions loaded, sources by kind."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    def count(item: Count | None) -> str:
+        return f"{item.count} (latest {item.latest})" if item and item.latest else str(item.count) if item else ""
+
+    table = Table(title="Regulatory coverage per product")
+    for column in ("Product", "Approvals by agency (withdrawn)", "FDA actions (Drugs@FDA)", "Sources by kind", "Official"):
+        table.add_column(column)
+    for product in products:
+        approvals = "\n".join(
+            f"{agency}: {count(item)}" + (f", {product.withdrawn[agency].count} withdrawn" if agency in product.withdrawn else "")
+            for agency, item in sorted(product.approvals.items()))
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(product.sources.items(), key=lambda kv: (-kv[1], kv[0])))
+        share = f"{product.official_share:.0%}" if product.official_share is not None else ""
+        table.add_row(escape(product.label), escape(approvals) or "[dim]none recorded[/dim]", count(product.fda_actions),
+                      escape(kinds), share)
+    console.print(table)
+    done, total = official
+    console.print(f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"
+                  f" documents or registry records ({done / total:.0%})." if total else "No sources.")

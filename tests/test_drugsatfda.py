@@ -146,3 +146,11 @@ def test_input_that_is_not_a_drugsatfda_export_is_a_usage_error(tmp_path: Path, 
     message = {"missing-table": "has no Submissions.txt", "not-a-zip": "neither the Drugs@FDA zip",
                "no-such-path": "No such file or directory", "wrong-columns": "lacks the column"}[case]
     assert message in result.output
+
+
+def test_coverage_counts_the_loaded_actions(loaded: Path) -> None:
+    from kg.coverage import coverage
+
+    nivolumab = next(p for p in coverage(kg.open_graph(loaded), "nivolumab") if p.id == "nivolumab")
+    assert nivolumab.fda_actions is not None
+    assert (nivolumab.fda_actions.count, str(nivolumab.fda_actions.latest)) == (44, "2019-05-02")
