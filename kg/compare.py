@@ -182,6 +182,14 @@ def _evidence_cell(
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
                  "withdrawn": str(withdrawn) if withdrawn else None}
         return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
+    if item.kind == "label-event":
+        labels = item.fields.get("labelOf", [])
+        others = [f.label for f in labels if short_id(str(f.value)) != ref.id]
+        concern = _label(item, "safetyConcern")
+        text = (f"{item.first('eventDate')}: {_label(item, 'safetyAction')}" + (f" ({concern})" if concern else "")
+                + f", {_label(item, 'agency')}" + (f", for {', '.join(others)}" if len(others) == len(labels) else ""))
+        value = {"date": str(item.first("eventDate")), "action": short_id(str(item.first("safetyAction"))), "event": item.id}
+        return "label-events", "label safety actions", (), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]
         text = f"{prefix}{_trial(item.label, item.first('nctId'))}" + (f", {', '.join(details)}" if details else "")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 EVIDENCE_SECTIONS = [
     ("approval", "approvals", "Approvals"),
+    ("label-event", "label_events", "Label safety events"),
     ("trial", "trials", "Trials"),
     ("outcome", "outcomes", "Trial outcomes"),
     ("adverse-event", "adverse_events", "Adverse-event observations"),

@@ -139,12 +139,12 @@ class Description:
 
 EVIDENCE_KINDS = {  # evidence class local name -> kind
     "Approval": "approval",
+    "LabelSafetyEvent": "label-event",
     "ClinicalTrial": "trial",
     "TrialOutcome": "outcome",
     "AdverseEventObservation": "adverse-event",
     "Award": "award",
 }
-_LINKS = {"approvedProduct", "evaluates", "therapy", "awardedFor"}
 
 
 def normalise(name: str) -> str:
@@ -343,7 +343,7 @@ class Therapies:
                 )
             )
         order = list(EVIDENCE_KINDS.values())
-        return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or ""), e.label))
+        return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or e.first("eventDate") or ""), e.label))
 
     def registered_trials(self, ref: TherapyRef) -> list[tuple[str, int]]:
         """Trials of the therapy and everything below it known from ingested registry records,

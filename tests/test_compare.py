@@ -93,6 +93,17 @@ def test_a_withdrawn_first_approval_says_so(runner: CliRunner) -> None:
     assert pembrolizumab["value"]["withdrawn"] is None and "withdrawn" not in pembrolizumab["label"]
 
 
+def test_label_safety_actions_in_date_order_with_the_products_they_cover(runner: CliRunner) -> None:
+    doc = _json(runner, "kymriah", "aucatzyl")
+    [kymriah, aucatzyl] = _row(doc, "label-event:label-events")["cells"]
+    assert [(v["value"]["date"], v["value"]["action"]) for v in kymriah] == [
+        ("2024-04-18", "tkg:BoxedWarningRequired"), ("2025-06-27", "tkg:RemsEliminated")]
+    assert all(", for " not in v["label"] for v in kymriah)  # about Kymriah itself
+    assert aucatzyl == []  # approved later, never under a REMS
+    modality = _row(_json(runner, "car-t", "car-nk"), "label-event:label-events")["cells"][0]
+    assert all("Kymriah (tisagenlecleucel)" in v["label"] and "Aucatzyl" not in v["label"] for v in modality)
+
+
 def test_conflicting_sources_are_all_shown_and_flagged(graph: kg.TherapyGraph) -> None:
     comparison = compare(graph, ["car-t", "car-nk"])
     gvhd = next(r for r in comparison.rows if r.property == "tkg:gvhdRisk")
@@ -268,3 +279,9 @@ def test_rates_say_what_they_count(runner: CliRunner) -> None:
     overlap = json.loads(runner.invoke(app, ["compare", "mda-cd19-car-nk", "kymriah", "--format", "json"]).stdout)
     liu = [v["label"] for v in _row(overlap, "adverse-event:crs:tkg:AnyGrade")["cells"][0] if "0/11" in v["label"]]
     assert liu and "patients also counted in marin-2024-crs" in liu[0]
+
+
+def test_show_lists_a_products_label_safety_events(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["show", "yescarta", "--format", "json"])
+    events = json.loads(result.stdout)["label_events"]
+    assert [e["fields"]["eventDate"][0]["value"] for e in events] == ["2024-04-18", "2025-06-27"]
