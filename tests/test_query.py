@@ -103,6 +103,11 @@ def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
     assert ask(graph, "withdrawn-indications", therapy="car-t") == []
 
 
+def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
+    rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Breyanzi (lisocabtagene maraleucel)"]
+    assert ("marginal zone lymphoma", dt.date(2025, 12, 4)) in {(r["indication"], r["date"]) for r in rows}
+
+
 def test_the_timeline_marks_withdrawn_indications(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Imfinzi (durvalumab)"]
     urothelial = [r for r in rows if r["indication"] == "urothelial carcinoma"]

@@ -107,8 +107,9 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
 
 
 def _parameter_sets(query: kg.query.NamedQuery) -> list[dict[str, str]]:
-    """Required parameters only, then every parameter given: both paths must agree."""
-    sample = {"therapy": "car-nk", "iri": "crs"}
+    """Required parameters only, then every parameter given: both paths must agree. The therapy
+    is one the query has rows for (CAR-NK has no withdrawn indications)."""
+    sample = {"therapy": "checkpoint-inhibitor" if query.name == "withdrawn-indications" else "car-nk", "iri": "crs"}
     required = {p.name: sample[p.kind] for p in query.parameters if p.required}
     everything = {p.name: sample[p.kind] for p in query.parameters}
     return [required] if everything == required else [required, everything]
