@@ -102,3 +102,31 @@ def test_audited_corrections_stay_corrected(graph) -> None:
                       "src:nkarta-2022-12-press-release", "src:bms-2022-opdualag-press-release"):
         source = sources[source_id]
         assert source.read_at and source.url is None and "Read as reposted by" in source.citation
+
+
+# Host-name words that mark a test, staging, development or preview deployment, and hosts that
+# serve previews of other sites: a source read there may not be what its publisher published.
+_NOT_PUBLISHED = {"test", "testing", "staging", "stage", "stg", "dev", "develop", "development", "preview",
+                  "sandbox", "qa", "uat", "beta"}
+_PREVIEW_HOSTS = ("vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "github.dev")
+
+
+def _unpublished_host(url: str) -> bool:
+    """
+    >>> [_unpublished_host(u) for u in ("https://stage.medifind.com/x", "https://mm.test.hubs.example/x",
+    ...                                 "https://prod-www.ons.org/x", "https://x.vercel.app/y", "https://www.fda.gov/x")]
+    [True, True, False, True, False]
+    """
+    import re
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(set(re.split(r"[.-]", host)) & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
+
+
+def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyGraph) -> None:
+    rows = graph.select("SELECT ?source ?address WHERE { ?source a ?kind ; tkg:url|tkg:readAt ?address . "
+                        "?kind rdfs:subClassOf* tkg:Source }")
+    assert rows
+    bad = sorted(f"{r['source']} {r['address']}" for r in rows if _unpublished_host(str(r["address"])))
+    assert bad == []
