@@ -530,6 +530,23 @@ def ingest_drugsatfda(
     _report_problems(_ingest(ctx, "applications", lambda root, tick: run_ingest(root, path, progress=tick)))
 
 
+@ingest_app.command("ema")
+def ingest_ema(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="EMA's medicines table (Medicines_output_european_public_assessment_reports.xlsx) or a CSV of it.")],
+) -> None:
+    """Add EU marketing authorisations from EMA's medicines table for the products in the graph:
+    each medicine (e.g. EMEA/H/C/003820) is a named graph with its holder, status, orphan flag and
+    authorisation date (conditional where EMA says so). A later update of a medicine replaces it.
+    Download the table from https://www.ema.europa.eu/en/medicines/download-medicine-data.
+
+    Example: kg ingest ema Medicines_output_european_public_assessment_reports.xlsx
+    """
+    from kg.ingest import ingest_ema as run_ingest
+
+    _report_problems(_ingest(ctx, "medicines", lambda root, tick: run_ingest(root, path, progress=tick)))
+
+
 def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], None]], Any]) -> Any:
     """Run one ingest into the store with a progress bar and print its summary; the report."""
     from kg import store as stores

@@ -19,21 +19,18 @@ Cell-therapy products are licensed by FDA's biologics centre (CBER) and are not 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg.ctgov import InterventionMatcher, Problem
 from kg.errors import UsageError
-from kg.graph import iri
+from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.fda.gov/drugs/drug-approvals-and-databases/drugsfda-data-files"
 TABLES = {  # file -> columns read
@@ -46,24 +43,11 @@ TABLES = {  # file -> columns read
 }
 _SUFFIX = re.compile(r"-[a-z]{4}$", re.IGNORECASE)  # FDA's four-letter suffix of biologic names (cemiplimab-rwlc)
 _KINDS = {"ORIG": "original application", "SUPPL": "supplement"}
-_iri = cache(iri)
-
-
-@dataclass(frozen=True)
-class ApplicationRecord:
-    """One application's graph, ready for `kg.ingest.store_records`."""
-
-    key: str  # "BLA125514"
-    last_update: str  # the newest action date, YYYY-MM-DD
-    graph: str
-    quads: list[ox.Quad]
-    unmatched: list[str] = field(default_factory=list)
-
 
 Row = dict[str, str]
 
 
-def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -> Iterator[ApplicationRecord | Problem]:
+def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -> Iterator[Record | Problem]:
     """Records of the applications whose drug is one of `products` (IRIs), from a Drugs@FDA zip or
     folder; an application whose rows are malformed is a Problem."""
     tables = _read_tables(path)
@@ -75,10 +59,13 @@ def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -
     found: dict[str, tuple[Row, str, list[Row]]] = {}
     for application in tables["Applications.txt"]:
         rows = by_application.get(application["ApplNo"], {})
-        product = _product(rows.get("Products.txt", []), matcher, products)
+        names = [n for r in rows.get("Products.txt", []) for n in (r["DrugName"], r["ActiveIngredient"], _SUFFIX.sub("", r["ActiveIngredient"]))]
+        product = match_product(names, matcher, products)
         if product is not None:
             found[application["ApplNo"]] = (application, product, rows.get("Submissions.txt", []))
-    first = _first_approvals(found.values())
+    first = first_authorisations((product, number, s["SubmissionStatusDate"][:10])
+                                 for number, (_, product, submissions) in found.items() for s in submissions
+                                 if s["SubmissionType"] == "ORIG" and s["SubmissionStatus"] == "AP")
     for number, (application, product, submissions) in sorted(found.items()):
         where = f"{path}: {application['ApplType']} {number}"
         try:
@@ -123,101 +110,60 @@ def _rows(name: str, data: bytes, columns: tuple[str, ...]) -> list[Row]:
     return [{c: (row[c] or "").strip() for c in columns} for row in reader]
 
 
-def _product(rows: list[Row], matcher: InterventionMatcher, products: set[str]) -> str | None:
-    """The graph's product an application is for, by brand name, then active ingredient."""
-    for row in rows:
-        for name in (row["DrugName"], row["ActiveIngredient"], _SUFFIX.sub("", row["ActiveIngredient"])):
-            therapy = matcher.match(name)
-            if therapy in products:
-                return therapy
-    return None
-
-
-def _first_approvals(found: Iterable[tuple[Row, str, list[Row]]]) -> dict[str, tuple[str, str]]:
-    """Product -> (application number, date) of its earliest approved original application."""
-    first: dict[str, tuple[str, str]] = {}
-    for application, product, submissions in found:
-        for row in submissions:
-            if row["SubmissionType"] == "ORIG" and row["SubmissionStatus"] == "AP":
-                date = row["SubmissionStatusDate"][:10]
-                if product not in first or date < first[product][1]:
-                    first[product] = (application["ApplNo"], date)
-    return first
-
-
 def _convert(application: Row, product: str, submissions: list[Row], docs: list[Row], classes: dict[str, str],
-             first: dict[str, tuple[str, str]]) -> ApplicationRecord:
+             first: dict[str, tuple[str, str]]) -> Record:
     kind, number = application["ApplType"], application["ApplNo"]
     if not kind or not number.isdigit():
         raise ValueError(f"an application needs a type and a number, found {kind!r} {number!r}")
     approved = [s for s in submissions if s["SubmissionStatus"] == "AP"]
     if not approved:
         raise ValueError("no approved submission")
-    graph = _iri(f"src:drugsatfda-{kind.lower()}-{number}")
-    quads: list[ox.Quad] = []
-
-    def add(subject: ox.NamedNode, predicate: str, value: ox.NamedNode | ox.Literal | str) -> None:
-        quads.append(ox.Quad(subject, _iri(predicate), ox.Literal(value) if isinstance(value, str) else value, graph))
-
     dates = {id(s): _date(s) for s in approved}
-    newest = max(d.value for d in dates.values())
-    title = f"Drugs@FDA: {kind} {number} ({application['SponsorName'].title()})"
-    add(graph, "rdf:type", _iri("tkg:RegulatoryDocument"))
-    add(graph, "dcterms:title", title)
-    add(graph, "dcterms:bibliographicCitation",
+    newest = max(dates.values())
+    out = Quads(f"src:drugsatfda-{kind.lower()}-{number}")
+    out.describe_source(
+        f"Drugs@FDA: {kind} {number} ({application['SponsorName'].title()})",
         f"US Food and Drug Administration. Drugs@FDA data files, {kind} {number} ({application['SponsorName']}):"
-        f" approval actions to {newest}.")
-    add(graph, "dcterms:modified", ox.Literal(newest, datatype=_iri("xsd:date")))
-    add(graph, "tkg:url", ox.Literal(HOME, datatype=_iri("xsd:anyURI")))
-    add(graph, "tkg:claimKind", _iri("tkg:RegulatoryClaim"))
-
-    node = _iri(f"tkgr:{kind.lower()}-{number}")
-    add(node, "rdf:type", _iri("tkg:MarketingApplication"))
-    add(node, "rdfs:label", f"{kind} {number}")
-    add(node, "tkg:applicationNumber", f"{kind} {number}")
-    add(node, "tkg:applicationFor", ox.NamedNode(product))
-    add(node, "tkg:applicant", application["SponsorName"])
+        f" approval actions to {newest}.", HOME, newest)
+    node = term(f"tkgr:{kind.lower()}-{number}")
+    out.add(node, "rdf:type", term("tkg:MarketingApplication"))
+    out.add(node, "rdfs:label", f"{kind} {number}")
+    out.add(node, "tkg:applicationNumber", f"{kind} {number}")
+    out.add(node, "tkg:applicationFor", ox.NamedNode(product))
+    out.add(node, "tkg:applicant", application["SponsorName"])
     links = defaultdict(list)
     for doc in docs:
         if doc["ApplicationDocsURL"]:
-            links[doc["SubmissionType"], doc["SubmissionNo"]].append(doc)
+            links[doc["SubmissionType"], doc["SubmissionNo"]].append(doc["ApplicationDocsURL"])
     for submission in approved:
         type_, serial = submission["SubmissionType"], submission["SubmissionNo"]
         if type_ not in _KINDS or not serial.isdigit():
             raise ValueError(f"unknown submission {type_!r} {serial!r}")
-        action = _iri(f"tkgr:{kind.lower()}-{number}-{type_.lower()}-{int(serial)}")
-        add(action, "rdf:type", _iri("tkg:RegulatoryAction"))
-        add(action, "rdfs:label", f"{kind} {number} {_KINDS[type_]} {int(serial)}")
-        add(action, "tkg:application", node)
-        add(action, "tkg:actionDate", dates[id(submission)])
-        add(action, "tkg:submissionKind", _KINDS[type_])
-        add(action, "tkg:submissionNumber", ox.Literal(str(int(serial)), datatype=_iri("xsd:nonNegativeInteger")))
-        if classes.get(submission["SubmissionClassCodeID"]):
-            add(action, "tkg:submissionClass", classes[submission["SubmissionClassCodeID"]])
+        action, date = term(f"tkgr:{kind.lower()}-{number}-{type_.lower()}-{int(serial)}"), dates[id(submission)]
+        out.add(action, "rdf:type", term("tkg:RegulatoryAction"))
+        out.add(action, "rdfs:label", f"{kind} {number} {_KINDS[type_]} {int(serial)}")
+        out.add(action, "tkg:application", node)
+        out.add(action, "tkg:actionDate", ox.Literal(date, datatype=DATE))
+        out.add(action, "tkg:submissionKind", _KINDS[type_])
+        out.add(action, "tkg:submissionNumber", ox.Literal(str(int(serial)), datatype=term("xsd:nonNegativeInteger")))
+        out.add(action, "tkg:submissionClass", classes.get(submission["SubmissionClassCodeID"]) or None)
         if submission["ReviewPriority"] in ("PRIORITY", "STANDARD"):
-            add(action, "tkg:reviewPriority", submission["ReviewPriority"].lower())
-        for doc in links.get((type_, serial), []):
-            add(action, "tkg:actionDocument", ox.Literal(doc["ApplicationDocsURL"], datatype=_iri("xsd:anyURI")))
-        if type_ == "ORIG" and first.get(product) == (number, dates[id(submission)].value):
-            _first_approval(add, product, action, dates[id(submission)])
-    return ApplicationRecord(f"{kind}{number}", newest, graph.value, quads)
+            out.add(action, "tkg:reviewPriority", submission["ReviewPriority"].lower())
+        for url in links.get((type_, serial), []):
+            out.add(action, "tkg:actionDocument", ox.Literal(url, datatype=term("xsd:anyURI")))
+        if type_ == "ORIG" and first.get(product) == (number, date):
+            approval = approval_node(product, "fda", date)
+            out.add(approval, "rdf:type", term("tkg:Approval"))
+            out.add(approval, "tkg:approvedProduct", ox.NamedNode(product))
+            out.add(approval, "tkg:agency", term("tkgr:fda"))
+            out.add(approval, "tkg:approvalDate", ox.Literal(date, datatype=DATE))
+            out.add(action, "tkg:approval", approval)
+    return out.record(f"{kind}{number}", newest)
 
 
-def _first_approval(add: Callable[..., None], product: str, action: ox.NamedNode, date: ox.Literal) -> None:
-    """State the product's first FDA approval on the node curated sources use for it."""
-    approval = _iri(f"tkgr:approval-{product.rsplit('/', 1)[-1]}-fda-{date.value[:4]}")
-    add(approval, "rdf:type", _iri("tkg:Approval"))
-    add(approval, "tkg:approvedProduct", ox.NamedNode(product))
-    add(approval, "tkg:agency", _iri("tkgr:fda"))
-    add(approval, "tkg:approvalDate", date)
-    add(action, "tkg:approval", approval)
-
-
-def _date(submission: Row) -> ox.Literal:
-    """`2014-09-04 00:00:00` as an xsd:date; ValueError naming the value otherwise."""
-    text = submission["SubmissionStatusDate"][:10]
+def _date(submission: Row) -> str:
+    """`2014-09-04 00:00:00` as 2014-09-04; ValueError naming the submission otherwise."""
     try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"submission {submission['SubmissionNo']}: not a date: {submission['SubmissionStatusDate']!r}") from None
-    return ox.Literal(text, datatype=_iri("xsd:date"))
+        return iso_date(submission["SubmissionStatusDate"][:10])
+    except ValueError as error:
+        raise ValueError(f"submission {submission['SubmissionNo']}: {error}") from None

@@ -199,6 +199,14 @@ def ingest_drugsatfda(store_root: Path, path: Path, *, progress: Callable[[int],
     return _ingest(store_root, lambda matcher, products: drugsatfda.read_records(path, matcher, products), progress)
 
 
+def ingest_ema(store_root: Path, path: Path, *, progress: Callable[[int], None] | None = None) -> IngestReport:
+    """Read EMA's medicines table (xlsx or CSV), keep the graph's products' EU medicines (`kg.ema`),
+    merge them into the ingested set and rebuild the store."""
+    from kg import ema
+
+    return _ingest(store_root, lambda matcher, products: ema.read_records(path, matcher, products), progress)
+
+
 def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], Iterable[object]],
             progress: Callable[[int], None] | None) -> IngestReport:
     """Open the graph (built if needed) for the names it knows, store what `read(matcher, product

@@ -3,7 +3,9 @@ with a wide, colourless terminal so output assertions do not depend on wrapping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -49,3 +51,13 @@ def runner(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     return CliRunner()
+
+
+def ingested_store(tmp_path_factory: pytest.TempPathFactory, run: Callable[[Path, Path], Any], path: Path,
+                   records: int) -> Path:
+    """A fresh store with `path` ingested by `run` (one of `kg.ingest.ingest_*`), which must take
+    all `records` records and report no problem."""
+    store = tmp_path_factory.mktemp("ingested") / "store"
+    report = run(store, path)
+    assert not report.problems and len(report.ingested) == records
+    return store

@@ -15,6 +15,7 @@ import kg
 from kg import ingest
 from kg.cli import app
 from kg.query import bindings, named
+from tests.conftest import ingested_store
 
 FIXTURE = Path(__file__).parent / "data" / "drugsatfda"
 RES = "https://w3id.org/therapy-kg/resource/"
@@ -28,10 +29,7 @@ def _table(name: str, folder: Path = FIXTURE) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("drugsatfda") / "store"
-    report = ingest.ingest_drugsatfda(store, FIXTURE)
-    assert not report.problems and len(report.ingested) == 10
-    return store
+    return ingested_store(tmp_path_factory, ingest.ingest_drugsatfda, FIXTURE, 10)
 
 
 def _actions(store: Path, **params: str) -> list[dict]:
