@@ -148,8 +148,12 @@ def _evidence_rows(
             row_id, label, sort_key, fact = _evidence_cell(item, ref, value_order)
             cells[row_id][position].append(fact)
             labels[row_id], sort_keys[row_id] = label, sort_key
-    if kind == "approval":
-        for row_id, per_therapy in cells.items():
+    if kind == "approval":  # a row of each product's first approval, then one of every approved indication
+        for row_id, per_therapy in list(cells.items()):
+            every = f"{row_id}:indications"
+            cells[every] = per_therapy
+            labels[every] = labels[row_id].replace("first approval", "approved indications")
+            sort_keys[every] = (*sort_keys[row_id], 1)
             cells[row_id] = [_first_per_product(cell) for cell in per_therapy]
     return [
         ComparisonRow(
@@ -177,7 +181,10 @@ def _evidence_cell(
         when += "".join(f" ({', '.join(e.sources)} states {e.label}: a known error)" for e in item.errors)
         pathway = _label(item, "approvalPathway")
         withdrawn = item.first("withdrawalDate")
-        text = (f"{prefix}{when}, {_label(item, 'indication')}" + (f" ({pathway})" if pathway else "")
+        partners = " and ".join(str(f.value) for f in item.fields.get("combinationPartner", []))
+        details = [_label(item, name) for name in ("indication", "lineOfTherapy", "treatmentSetting", "biomarkerRequirement")]
+        details += [f"with {partners}"] if partners else []
+        text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({pathway})" if pathway else "")
                 + (f", withdrawn {withdrawn}" if withdrawn else ""))
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
                  "withdrawn": str(withdrawn) if withdrawn else None}

@@ -93,6 +93,19 @@ def test_a_withdrawn_first_approval_says_so(runner: CliRunner) -> None:
     assert pembrolizumab["value"]["withdrawn"] is None and "withdrawn" not in pembrolizumab["label"]
 
 
+def test_every_approved_indication_with_line_setting_biomarker_and_partners(runner: CliRunner) -> None:
+    doc = _json(runner, "atezolizumab", "durvalumab")
+    [atezolizumab, durvalumab] = _row(doc, "approval:fda:indications")["cells"]
+    labels = sorted(v["label"] for v in atezolizumab)
+    assert labels[0].startswith("2016-05-18, urothelial carcinoma")
+    assert labels[1].startswith("2019-03-08, triple-negative breast cancer, advanced or metastatic, PD-L1-stained immune cells")
+    assert "with paclitaxel protein-bound" in labels[1] and labels[1].endswith("withdrawn 2021-10-06")
+    assert [v["label"].split(" [")[0] for v in durvalumab] == [
+        "2017-05-01, urothelial carcinoma, second line, advanced or metastatic (accelerated approval), withdrawn 2021-02-19"]
+    rows = [r["property"] for r in doc["rows"]]
+    assert rows.index("approval:fda") + 1 == rows.index("approval:fda:indications")
+
+
 def test_label_safety_actions_in_date_order_with_the_products_they_cover(runner: CliRunner) -> None:
     doc = _json(runner, "kymriah", "aucatzyl")
     [kymriah, aucatzyl] = _row(doc, "label-event:label-events")["cells"]

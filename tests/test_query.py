@@ -103,6 +103,17 @@ def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
     assert ask(graph, "withdrawn-indications", therapy="car-t") == []
 
 
+def test_approvals_by_disease_give_line_setting_and_withdrawal(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "approvals-by-disease", disease="SCLC")
+    assert [(r["product"], r["lines"], r["settings"], r["withdrawn"]) for r in rows] == [
+        ("Opdivo (nivolumab)", "third line or later", "advanced or metastatic", dt.date(2020, 12, 29)),
+        ("Keytruda (pembrolizumab)", "third line or later", "advanced or metastatic", dt.date(2021, 3, 30)),
+    ]
+    assert ask(graph, "approvals-by-disease", disease="SCLC", therapy="pd-l1-inhibitor") == []
+    tnbc = ask(graph, "approvals-by-disease", disease="triple-negative-breast-cancer")
+    assert [(r["givenWith"], r["pathway"]) for r in tnbc] == [("paclitaxel protein-bound", "accelerated approval")]
+
+
 def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Breyanzi (lisocabtagene maraleucel)"]
     assert ("marginal zone lymphoma", dt.date(2025, 12, 4)) in {(r["indication"], r["date"]) for r in rows}

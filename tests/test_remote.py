@@ -106,10 +106,14 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
     return sorted((tuple(term(n, v) for n, v in zip(result.variables, row)) for row in result.rows), key=repr)
 
 
+# Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals).
+_SAMPLES = {"withdrawn-indications": {"therapy": "checkpoint-inhibitor"},
+            "approvals-by-disease": {"therapy": "checkpoint-inhibitor", "iri": "non-small-cell-lung-cancer"}}
+
+
 def _parameter_sets(query: kg.query.NamedQuery) -> list[dict[str, str]]:
-    """Required parameters only, then every parameter given: both paths must agree. The therapy
-    is one the query has rows for (CAR-NK has no withdrawn indications)."""
-    sample = {"therapy": "checkpoint-inhibitor" if query.name == "withdrawn-indications" else "car-nk", "iri": "crs"}
+    """Required parameters only, then every parameter given: both paths must agree."""
+    sample = {"therapy": "car-nk", "iri": "crs"} | _SAMPLES.get(query.name, {})
     required = {p.name: sample[p.kind] for p in query.parameters if p.required}
     everything = {p.name: sample[p.kind] for p in query.parameters}
     return [required] if everything == required else [required, everything]
