@@ -114,6 +114,20 @@ def test_approvals_by_disease_give_line_setting_and_withdrawal(graph: kg.Therapy
     assert [(r["givenWith"], r["pathway"]) for r in tnbc] == [("paclitaxel protein-bound", "accelerated approval")]
 
 
+def test_which_pd1_inhibitors_are_approved_for_nsclc_and_for_whom(graph: kg.TherapyGraph) -> None:
+    """The question the regulatory-history issue opens with; before, only the two subcutaneous forms answered."""
+    rows = ask(graph, "approvals-by-disease", therapy="PD-1 inhibitor", disease="NSCLC")
+    assert {"Keytruda (pembrolizumab)", "Opdivo (nivolumab)", "Libtayo (cemiplimab)"} <= {r["product"] for r in rows}
+    first_line_alone = {(r["product"], str(r["date"]), r["biomarkers"]) for r in rows
+                        if r["lines"] == "first line" and not r["givenWith"]}
+    assert ("Keytruda (pembrolizumab)", "2016-10-24", "PD-L1 on at least 50% of tumour cells") in first_line_alone
+    assert any(p == "Libtayo (cemiplimab)" and "at least 50%" in b for p, _, b in first_line_alone)
+    around_surgery = {(r["product"], r["settings"]) for r in rows if r["settings"] in ("adjuvant", "neoadjuvant", "perioperative")}
+    assert {("Keytruda (pembrolizumab)", "adjuvant"), ("Opdivo (nivolumab)", "neoadjuvant")} <= around_surgery
+    assert {r["product"] for r in ask(graph, "approvals-by-disease", therapy="PD-L1 inhibitor", disease="NSCLC")} >= {
+        "Tecentriq (atezolizumab)", "Imfinzi (durvalumab)"}
+
+
 def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Breyanzi (lisocabtagene maraleucel)"]
     assert ("marginal zone lymphoma", dt.date(2025, 12, 4)) in {(r["indication"], r["date"]) for r in rows}
