@@ -105,23 +105,30 @@ def test_audited_corrections_stay_corrected(graph) -> None:
 
 
 # Host-name words that mark a test, staging, development or preview deployment, and hosts that
-# serve previews of other sites: a source read there may not be what its publisher published.
+# serve previews or proxied copies of other sites; a bare IP address is an unmarked mirror. A source
+# read there may not be what its publisher published.
 _NOT_PUBLISHED = {"test", "testing", "staging", "stage", "stg", "dev", "develop", "development", "preview",
                   "sandbox", "qa", "uat", "beta"}
-_PREVIEW_HOSTS = ("vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "github.dev")
+_PREVIEW_HOSTS = ("vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "github.dev", "proxy.weglot.com")
 
 
 def _unpublished_host(url: str) -> bool:
     """
     >>> [_unpublished_host(u) for u in ("https://stage.medifind.com/x", "https://mm.test.hubs.example/x",
-    ...                                 "https://prod-www.ons.org/x", "https://x.vercel.app/y", "https://www.fda.gov/x")]
-    [True, True, False, True, False]
+    ...                                 "https://prod-www.ons.org/x", "https://x.vercel.app/y", "https://www.fda.gov/x",
+    ...                                 "http://47.251.13.51:8081/28438889")]
+    [True, True, False, True, False, True]
     """
+    import ipaddress
     import re
     from urllib.parse import urlsplit
 
     host = (urlsplit(url).hostname or "").lower()
-    return bool(set(re.split(r"[.-]", host)) & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(set(re.split(r"[.-]", host)) & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
 
 
 def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyGraph) -> None:
