@@ -184,7 +184,9 @@ def _evidence_cell(
         partners = " and ".join(str(f.value) for f in item.fields.get("combinationPartner", []))
         details = [_label(item, name) for name in ("indication", "lineOfTherapy", "treatmentSetting", "biomarkerRequirement")]
         details += [f"with {partners}"] if partners else []
-        text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({pathway})" if pathway else "")
+        regular = item.first("regularApprovalDate")
+        status = ", ".join([pathway] * bool(pathway) + [f"regular from {regular}"] * bool(regular))
+        text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({status})" if status else "")
                 + (f", withdrawn {withdrawn}" if withdrawn else ""))
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
                  "withdrawn": str(withdrawn) if withdrawn else None}

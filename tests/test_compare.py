@@ -107,6 +107,12 @@ def test_every_approved_indication_with_line_setting_biomarker_and_partners(runn
     assert rows.index("approval:fda") + 1 == rows.index("approval:fda:indications")
 
 
+def test_a_converted_accelerated_approval_says_since_when_it_is_regular(runner: CliRunner) -> None:
+    [nivolumab, _] = _row(_json(runner, "nivolumab", "ipilimumab"), "approval:fda:indications")["cells"]
+    [colorectal] = [v["label"] for v in nivolumab if v["label"].startswith("2017-07-31")]
+    assert "regular from 2025-04-08" in colorectal
+
+
 def test_label_safety_actions_in_date_order_with_the_products_they_cover(runner: CliRunner) -> None:
     doc = _json(runner, "kymriah", "aucatzyl")
     [kymriah, aucatzyl] = _row(doc, "label-event:label-events")["cells"]

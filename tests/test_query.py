@@ -128,6 +128,14 @@ def test_which_pd1_inhibitors_are_approved_for_nsclc_and_for_whom(graph: kg.Ther
         "Tecentriq (atezolizumab)", "Imfinzi (durvalumab)"}
 
 
+def test_accelerated_approvals_converted_to_regular_say_when(graph: kg.TherapyGraph) -> None:
+    converted = {(r["product"], r["diseaseLabel"], str(r["date"]), str(r["regularFrom"]))
+                 for r in ask(graph, "approvals-by-disease") if r["regularFrom"]}
+    assert {("Keytruda (pembrolizumab)", "cervical cancer", "2018-06-12", "2021-10-13"),
+            ("Keytruda (pembrolizumab)", "triple-negative breast cancer", "2020-11-13", "2021-07-26"),
+            ("Opdivo (nivolumab)", "colorectal cancer", "2017-07-31", "2025-04-08")} <= converted
+
+
 def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Breyanzi (lisocabtagene maraleucel)"]
     assert ("marginal zone lymphoma", dt.date(2025, 12, 4)) in {(r["indication"], r["date"]) for r in rows}
