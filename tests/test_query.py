@@ -128,6 +128,13 @@ def test_which_pd1_inhibitors_are_approved_for_nsclc_and_for_whom(graph: kg.Ther
         "Tecentriq (atezolizumab)", "Imfinzi (durvalumab)"}
 
 
+def test_carvykti_moved_from_fifth_line_to_second_line(graph: kg.TherapyGraph) -> None:
+    """'When did Carvykti move to second line?' — the issue's second question."""
+    rows = ask(graph, "approvals-by-disease", therapy="carvykti", disease="multiple-myeloma")
+    fda = [(str(r["date"]), r["lines"]) for r in rows if r["agency"] == "US Food and Drug Administration (FDA)"]
+    assert fda == [("2022-02-28", "third line or later"), ("2024-04-05", "second line")]
+
+
 def test_accelerated_approvals_converted_to_regular_say_when(graph: kg.TherapyGraph) -> None:
     converted = {(r["product"], r["diseaseLabel"], str(r["date"]), str(r["regularFrom"]))
                  for r in ask(graph, "approvals-by-disease") if r["regularFrom"]}
