@@ -185,7 +185,7 @@ def _evidence_cell(
         details = [_label(item, name) for name in ("indication", "lineOfTherapy", "treatmentSetting", "biomarkerRequirement")]
         details += [f"with {partners}"] if partners else []
         regular = item.first("regularApprovalDate")
-        status = ", ".join([pathway] * bool(pathway) + [f"regular from {regular}"] * bool(regular))
+        status = ", ".join(part for part in (pathway, f"regular from {regular}" if regular else "") if part)
         text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({status})" if status else "")
                 + (f", withdrawn {withdrawn}" if withdrawn else ""))
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,

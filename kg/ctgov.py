@@ -31,6 +31,7 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.graph import TherapyGraph, iri
+from kg.regdata import Quads
 from kg.therapy import normalise
 
 JSON_LINES = (".jsonl", ".ndjson")
@@ -213,7 +214,6 @@ _EVENTS = _Phrases(
 _iri = cache(iri)  # conversion names the same few dozen terms for every record
 _DATE = _iri("xsd:date")
 _YEAR_MONTH = _iri("xsd:gYearMonth")
-_COUNT = _iri("xsd:nonNegativeInteger")
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}(-\d{2})?")
 _PHASES = {
     "EARLY_PHASE1": "tkg:EarlyPhase1",
@@ -313,24 +313,6 @@ def to_record(study: dict[str, Any], matcher: InterventionMatcher, source: str) 
         return Problem(source, str(error))
 
 
-class _Quads:
-    """The quads of one record's graph: strings become plain literals, whole numbers counts."""
-
-    __slots__ = ("graph", "quads")
-
-    def __init__(self, graph: ox.NamedNode) -> None:
-        self.graph, self.quads = graph, []
-
-    def add(self, subject: ox.NamedNode, predicate: str, value: ox.NamedNode | ox.Literal | str | int | None) -> None:
-        if value is None:
-            return
-        if isinstance(value, str):
-            value = ox.Literal(value)
-        elif isinstance(value, int):
-            value = ox.Literal(str(value), datatype=_COUNT)
-        self.quads.append(ox.Quad(subject, _iri(predicate), value, self.graph))
-
-
 def _convert(study: _Field, matcher: InterventionMatcher) -> TrialRecord:
     protocol = study["protocolSection"]
     ident = protocol["identificationModule"]
@@ -343,7 +325,7 @@ def _convert(study: _Field, matcher: InterventionMatcher) -> TrialRecord:
     if modified is None:
         raise _Invalid(f"missing {updated.path}")
 
-    out = _Quads(ox.NamedNode(f"{vocab.SOURCE}ctgov-{nct}"))
+    out = Quads(ox.NamedNode(f"{vocab.SOURCE}ctgov-{nct}"))
     trial = ox.NamedNode(vocab.RESOURCE + nct)
     _describe_source(out, nct, title, modified)
     _describe_trial(out, trial, protocol, nct, title)
@@ -352,7 +334,7 @@ def _convert(study: _Field, matcher: InterventionMatcher) -> TrialRecord:
     return TrialRecord(nct, modified.value, out.graph.value, list(dict.fromkeys(out.quads)), unmatched)
 
 
-def _describe_source(out: _Quads, nct: str, title: str, modified: ox.Literal) -> None:
+def _describe_source(out: Quads, nct: str, title: str, modified: ox.Literal) -> None:
     """The record as a source: what the comparisons cite for the facts in its graph."""
     source = out.graph
     out.add(source, "rdf:type", _iri("tkg:IngestedRecord"))
@@ -365,7 +347,7 @@ def _describe_source(out: _Quads, nct: str, title: str, modified: ox.Literal) ->
     out.add(source, "tkg:claimKind", _iri("tkg:RegistryClaim"))
 
 
-def _describe_trial(out: _Quads, trial: ox.NamedNode, protocol: _Field, nct: str, title: str) -> None:
+def _describe_trial(out: Quads, trial: ox.NamedNode, protocol: _Field, nct: str, title: str) -> None:
     ident, status, design = protocol["identificationModule"], protocol["statusModule"], protocol["designModule"]
     out.add(trial, "rdf:type", _iri("tkg:ClinicalTrial"))
     out.add(trial, "tkg:registryRecord", out.graph)
@@ -418,7 +400,7 @@ class _Arms:
         return next(iter(therapies)) if len(therapies) == 1 else None
 
 
-def _interventions(out: _Quads, trial: ox.NamedNode, module: _Field, matcher: InterventionMatcher) -> tuple[_Arms, list[str]]:
+def _interventions(out: Quads, trial: ox.NamedNode, module: _Field, matcher: InterventionMatcher) -> tuple[_Arms, list[str]]:
     """Arm labels, intervention names and the therapies they are; returns the arms and the unmatched names."""
     therapies: dict[str, set[str]] = {}
     for arm in module["armGroups"].items():
@@ -443,7 +425,7 @@ def _interventions(out: _Quads, trial: ox.NamedNode, module: _Field, matcher: In
     return _Arms(therapies, list(evaluated), matcher), list(unmatched)
 
 
-def _adverse_events(out: _Quads, trial: ox.NamedNode, module: _Field, arms: _Arms) -> None:
+def _adverse_events(out: Quads, trial: ox.NamedNode, module: _Field, arms: _Arms) -> None:
     """One observation per event of interest and results group whose therapy is certain."""
     groups: dict[str, tuple[int, str | None, str | None]] = {}  # id -> position, title, therapy
     for position, group in enumerate(module["eventGroups"].items()):

@@ -30,6 +30,7 @@ import pyoxigraph as ox
 
 from kg.ctgov import InterventionMatcher, Problem
 from kg.errors import UsageError
+from kg.graph import iri
 from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.fda.gov/drugs/drug-approvals-and-databases/drugsfda-data-files"
@@ -120,12 +121,12 @@ def _convert(application: Row, product: str, submissions: list[Row], docs: list[
         raise ValueError("no approved submission")
     dates = {id(s): _date(s) for s in approved}
     newest = max(dates.values())
-    out = Quads(f"src:drugsatfda-{kind.lower()}-{number}")
+    out = Quads(iri(f"src:drugsatfda-{kind.lower()}-{number}"))
     out.describe_source(
         f"Drugs@FDA: {kind} {number} ({application['SponsorName'].title()})",
         f"US Food and Drug Administration. Drugs@FDA data files, {kind} {number} ({application['SponsorName']}):"
         f" approval actions to {newest}.", HOME, newest)
-    node = term(f"tkgr:{kind.lower()}-{number}")
+    node = iri(f"tkgr:{kind.lower()}-{number}")
     out.add(node, "rdf:type", term("tkg:MarketingApplication"))
     out.add(node, "rdfs:label", f"{kind} {number}")
     out.add(node, "tkg:applicationNumber", f"{kind} {number}")
@@ -139,13 +140,13 @@ def _convert(application: Row, product: str, submissions: list[Row], docs: list[
         type_, serial = submission["SubmissionType"], submission["SubmissionNo"]
         if type_ not in _KINDS or not serial.isdigit():
             raise ValueError(f"unknown submission {type_!r} {serial!r}")
-        action, date = term(f"tkgr:{kind.lower()}-{number}-{type_.lower()}-{int(serial)}"), dates[id(submission)]
+        action, date = iri(f"tkgr:{kind.lower()}-{number}-{type_.lower()}-{int(serial)}"), dates[id(submission)]
         out.add(action, "rdf:type", term("tkg:RegulatoryAction"))
         out.add(action, "rdfs:label", f"{kind} {number} {_KINDS[type_]} {int(serial)}")
         out.add(action, "tkg:application", node)
         out.add(action, "tkg:actionDate", ox.Literal(date, datatype=DATE))
         out.add(action, "tkg:submissionKind", _KINDS[type_])
-        out.add(action, "tkg:submissionNumber", ox.Literal(str(int(serial)), datatype=term("xsd:nonNegativeInteger")))
+        out.add(action, "tkg:submissionNumber", int(serial))
         out.add(action, "tkg:submissionClass", classes.get(submission["SubmissionClassCodeID"]) or None)
         if submission["ReviewPriority"] in ("PRIORITY", "STANDARD"):
             out.add(action, "tkg:reviewPriority", submission["ReviewPriority"].lower())

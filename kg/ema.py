@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from kg.ctgov import InterventionMatcher, Problem
 from kg.errors import UsageError
+from kg.graph import iri
 from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.ema.europa.eu/en/medicines/download-medicine-data"
@@ -136,11 +137,11 @@ def _convert(row: Row, product: str, first: dict[str, tuple[str, str]]) -> Recor
     if not updated:
         raise ValueError("Last updated date: empty")
     slug = number.lower().replace("/", "-")
-    out = Quads(f"src:ema-{slug}")
+    out = Quads(iri(f"src:ema-{slug}"))
     out.describe_source(f"EMA: {name} ({number})",
                         f"European Medicines Agency. Medicines data: {name} ({number}), last updated {updated}.",
                         row["Medicine URL"] or HOME, updated)
-    node = term(f"tkgr:ema-{slug}")
+    node = iri(f"tkgr:ema-{slug}")
     out.add(node, "rdf:type", term("tkg:MarketingApplication"))
     out.add(node, "rdfs:label", f"{name} ({number})")
     out.add(node, "tkg:applicationNumber", number)
@@ -150,7 +151,7 @@ def _convert(row: Row, product: str, first: dict[str, tuple[str, str]]) -> Recor
     out.add(node, "tkg:orphanMedicine", _flag(row, "Orphan medicine"))
     if authorised:
         approval = (approval_node(product, "ema", authorised) if first.get(product) == (number, authorised)
-                    else term(f"tkgr:ema-{slug}-authorisation"))
+                    else iri(f"tkgr:ema-{slug}-authorisation"))
         out.add(approval, "rdf:type", term("tkg:Approval"))
         out.add(approval, "tkg:approvedProduct", ox.NamedNode(product))
         out.add(approval, "tkg:agency", term("tkgr:ema"))

@@ -135,7 +135,7 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
 
     `records` yields `kg.ctgov.Problem` objects and records with a `key`, a `last_update` date, a
     `graph` and its `quads`, and the names left `unmatched` (`kg.ctgov.TrialRecord`,
-    `kg.drugsatfda.ApplicationRecord`).
+    `kg.regdata.Record`).
     """
     from kg.ctgov import Problem
 

@@ -1,4 +1,5 @@
-"""What the loaders of regulators' data files share: records, quads, sources and first approvals.
+"""What the loaders of ingested records share: the quads of a record's graph, and for regulators'
+data files (`kg.drugsatfda`, `kg.ema`) records, sources and first approvals.
 
 Each loader (`kg.drugsatfda`, `kg.ema`) turns one application or medicine into a `Record`: the quads
 of its own named graph, which describes itself as a regulatory document and states what the file
@@ -13,14 +14,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kg.ctgov import InterventionMatcher
 from kg.graph import iri
 
-term = cache(iri)  # loaders name the same few dozen terms for every record
+if TYPE_CHECKING:
+    from kg.ctgov import InterventionMatcher
+
+term = cache(iri)  # vocabulary terms, the same few dozen for every record (not the records' own IRIs)
 DATE = term("xsd:date")
+COUNT = term("xsd:nonNegativeInteger")
 
 
 @dataclass(frozen=True)
@@ -35,14 +40,22 @@ class Record:
 
 
 class Quads:
-    """The quads of one record's graph: strings become plain literals."""
+    """The quads of one record's graph: strings become plain literals, whole numbers counts, and
+    None states nothing."""
 
-    def __init__(self, graph: str) -> None:
-        self.graph, self.quads = term(graph), []
+    __slots__ = ("graph", "quads")
 
-    def add(self, subject: ox.NamedNode, predicate: str, value: ox.NamedNode | ox.Literal | str | None) -> None:
-        if value is not None:
-            self.quads.append(ox.Quad(subject, term(predicate), ox.Literal(value) if isinstance(value, str) else value, self.graph))
+    def __init__(self, graph: ox.NamedNode) -> None:
+        self.graph, self.quads = graph, []
+
+    def add(self, subject: ox.NamedNode, predicate: str, value: ox.NamedNode | ox.Literal | str | int | None) -> None:
+        if value is None:
+            return
+        if isinstance(value, str):
+            value = ox.Literal(value)
+        elif isinstance(value, int):
+            value = ox.Literal(str(value), datatype=COUNT)
+        self.quads.append(ox.Quad(subject, term(predicate), value, self.graph))
 
     def describe_source(self, title: str, citation: str, url: str, modified: str) -> None:
         """The record as a source: a regulatory document, modified on the date it was last updated."""
@@ -78,7 +91,7 @@ def first_authorisations(candidates: Iterable[tuple[str, str, str]]) -> dict[str
 
 def approval_node(product: str, agency: str, date: str) -> ox.NamedNode:
     """The node curated sources use for a product's first approval by `agency` (`fda`, `ema`)."""
-    return term(f"tkgr:approval-{product.rsplit('/', 1)[-1]}-{agency}-{date[:4]}")
+    return iri(f"tkgr:approval-{product.rsplit('/', 1)[-1]}-{agency}-{date[:4]}")
 
 
 def iso_date(text: str, formats: Sequence[str] = ("%Y-%m-%d",)) -> str:
