@@ -103,6 +103,18 @@ def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
     assert ask(graph, "withdrawn-indications", therapy="car-t") == []
 
 
+def test_pending_accelerated_approvals_leave_out_converted_and_withdrawn(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "accelerated-approvals-pending")
+    pending = {(r["product"], r["indication"], r["approved"]) for r in rows}
+    assert ("Breyanzi (lisocabtagene maraleucel)", "follicular lymphoma", dt.date(2024, 5, 15)) in pending
+    assert ("Keytruda (pembrolizumab)", "triple-negative breast cancer", dt.date(2020, 11, 13)) not in pending  # converted 2021
+    assert not any(p == "Opdivo (nivolumab)" and i == "small cell lung cancer" for p, i, _ in pending)  # withdrawn 2020
+    assert [r["approved"] for r in rows] == sorted(r["approved"] for r in rows)
+    car_t = ask(graph, "accelerated-approvals-pending", therapy="car-t")
+    assert car_t and {r["product"] for r in car_t} < {r["product"] for r in rows}
+    assert all(r["sources"] for r in rows)
+
+
 def test_approvals_by_disease_give_line_setting_and_withdrawal(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "approvals-by-disease", disease="SCLC")
     assert [(r["product"], r["lines"], r["settings"], r["withdrawn"]) for r in rows] == [
