@@ -261,7 +261,7 @@ def coverage_json(products: list[ProductCoverage], official: tuple[int, int]) ->
 
 
 def print_coverage(products: list[ProductCoverage], official: tuple[int, int], console: Console) -> None:
-    """One row per product: approvals by agency (withdrawn), FDA actions loaded, sources by kind."""
+    """One row per product: approvals by agency (withdrawn), FDA actions loaded, labels read, sources by kind."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -269,7 +269,8 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
         return f"{item.count} (latest {item.latest})" if item and item.latest else str(item.count) if item else ""
 
     table = Table(title="Regulatory coverage per product")
-    for column in ("Product", "Approvals by agency (withdrawn)", "FDA actions (Drugs@FDA)", "Sources by kind", "Official"):
+    for column in ("Product", "Approvals by agency (withdrawn)", "FDA actions (Drugs@FDA)", "Label read", "Sources by kind",
+                   "Official"):
         table.add_column(column)
     for product in products:
         approvals = "\n".join(
@@ -278,7 +279,7 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(product.sources.items(), key=lambda kv: (-kv[1], kv[0])))
         share = f"{product.official_share:.0%}" if product.official_share is not None else ""
         table.add_row(escape(product.label), escape(approvals) or "[dim]none recorded[/dim]", count(product.fda_actions),
-                      escape(kinds), share)
+                      str(product.labels.latest) if product.labels else "", escape(kinds), share)
     console.print(table)
     done, total = official
     console.print(f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import kg
 from kg.cli import app
+from kg import coverage as coverage_module
 from kg.coverage import OFFICIAL_KINDS, coverage, official_sources
 from kg.query import named
 
@@ -45,6 +46,16 @@ def test_sources_by_kind_and_the_official_share(graph: kg.TherapyGraph) -> None:
     assert official_sources(graph) == (sum(r["kind"] in OFFICIAL_KINDS for r in rows), len(rows))
 
 
+def test_the_newest_label_version_read(graph: kg.TherapyGraph) -> None:
+    """A product's prescribing information (`tkg:prescribingInformationOf`) gives the label date coverage reports."""
+    products = _by_id(graph)
+    assert products["axicabtagene-ciloleucel"].labels == coverage_module.Count(1, dt.date(2026, 7, 23))
+    assert products["ft596"].labels is None
+    rows = graph.select("SELECT ?p (MAX(?d) AS ?latest) WHERE { ?s tkg:prescribingInformationOf ?p ; dcterms:issued ?d } GROUP BY ?p")
+    assert {str(r["p"]).rsplit("/", 1)[1]: r["latest"] for r in rows} == {
+        p.id: p.labels.latest for p in products.values() if p.labels}
+
+
 def test_coverage_of_the_products_under_a_therapy(graph: kg.TherapyGraph) -> None:
     assert set(_by_id(graph, "pd-l1-inhibitor")) == {"atezolizumab", "atezolizumab-hyaluronidase", "avelumab",
                                                      "cosibelimab", "durvalumab"}
@@ -58,5 +69,7 @@ def test_cli_table_json_and_unknown_therapy(runner: CliRunner) -> None:
     assert document["sources"]["all"] > 100 and len(document["products"]) > 30
     kymriah = next(p for p in document["products"] if p["id"] == "tisagenlecleucel")
     assert kymriah["approvals"][FDA]["count"] >= 3 and 0 < kymriah["official_share"] <= 1
+    yescarta = next(p for p in document["products"] if p["id"] == "axicabtagene-ciloleucel")
+    assert yescarta["labels"] == {"count": 1, "latest": "2026-07-23"} and "Label read" in table.output
     unknown = runner.invoke(app, ["coverage", "car-q"])
     assert unknown.exit_code == 2 and "Traceback" not in unknown.output
