@@ -86,12 +86,13 @@ _SOURCE_QUERY = f"""
 PREFIX tkg: <{vocab.TKG}>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?source ?citation ?doi ?pmid ?url ?nct ?readAt ?kind WHERE {{
+SELECT ?source ?citation ?doi ?pmid ?url ?nct (GROUP_CONCAT(DISTINCT STR(?copy); separator=" ") AS ?readAt) ?kind WHERE {{
   ?source dcterms:bibliographicCitation ?citation ; tkg:claimKind ?claim .
   OPTIONAL {{ ?source tkg:doi ?doi }} OPTIONAL {{ ?source tkg:pmid ?pmid }}
-  OPTIONAL {{ ?source tkg:url ?url }} OPTIONAL {{ ?source tkg:nctId ?nct }} OPTIONAL {{ ?source tkg:readAt ?readAt }}
+  OPTIONAL {{ ?source tkg:url ?url }} OPTIONAL {{ ?source tkg:nctId ?nct }} OPTIONAL {{ ?source tkg:readAt ?copy }}
   BIND(STRAFTER(STR(?claim), "#") AS ?kind)
-}}"""
+}}
+GROUP BY ?source ?citation ?doi ?pmid ?url ?nct ?kind"""
 
 
 def sources_section(data_dir: Path) -> str:
@@ -103,7 +104,7 @@ def sources_section(data_dir: Path) -> str:
         for row in store.query(_SOURCE_QUERY, substitutions={ox.Variable("source"): ox.NamedNode(vocab.SOURCE + path.stem)}):
             ids = [f"doi:{row['doi'].value}" if row["doi"] else "", f"PMID {row['pmid'].value}" if row["pmid"] else "",
                    row["nct"].value if row["nct"] else "", row["url"].value if row["url"] else "",
-                   f"read at {row['readAt'].value}" if row["readAt"] else ""]
+                   *(f"read at {copy}" for copy in sorted(row["readAt"].value.split() if row["readAt"] else ()))]
             cells = [f"`sources/{path.name}`", row["kind"].value, row["citation"].value, "; ".join(i for i in ids if i)]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join([*lines, "", SOURCES_END])

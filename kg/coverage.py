@@ -1,7 +1,8 @@
 """How complete the regulatory record is, per product: what `kg coverage` reports.
 
 Users cannot see what the graph lacks; a count per product of approvals by agency, withdrawn
-indications, FDA actions loaded from Drugs@FDA, label versions read and sources by claim kind, with
+indications, FDA actions loaded from Drugs@FDA (the originals and efficacy supplements among them
+are what curated FDA approvals should match), label versions read and sources by claim kind, with
 the latest date of each, tells them where it is thin, and the share of official or primary sources says how strong it is.
 """
 
@@ -32,6 +33,7 @@ class ProductCoverage:
     approvals: dict[str, Count] = field(default_factory=dict)  # by agency
     withdrawn: dict[str, Count] = field(default_factory=dict)
     fda_actions: Count | None = None
+    fda_new_use: Count | None = None  # originals and efficacy supplements: what curated FDA approvals should match
     labels: Count | None = None  # prescribing-information versions read; latest = the newest label date
     sources: dict[str, int] = field(default_factory=dict)  # by claim kind
 
@@ -58,6 +60,8 @@ def coverage(graph: TherapyGraph, therapy: str | None = None) -> list[ProductCov
             item.withdrawn[row["key"]] = count
         elif row["measure"] == "fda-actions":
             item.fda_actions = count
+        elif row["measure"] == "fda-efficacy":
+            item.fda_new_use = count
         elif row["measure"] == "label":
             item.labels = count
         else:

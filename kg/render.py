@@ -174,7 +174,7 @@ class Citations:
         entries = []
         for source_id, number in self.numbers.items():
             source = self.sources.get(source_id)
-            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or source.read_at or ''}" if source else source_id
+            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or ' '.join(source.read_at)}" if source else source_id
             entries.append((number, text.strip()))
         return entries
 
@@ -278,7 +278,9 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
             for agency, item in sorted(product.approvals.items()))
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(product.sources.items(), key=lambda kv: (-kv[1], kv[0])))
         share = f"{product.official_share:.0%}" if product.official_share is not None else ""
-        table.add_row(escape(product.label), escape(approvals) or "[dim]none recorded[/dim]", count(product.fda_actions),
+        actions = count(product.fda_actions) + (f"\n{product.fda_new_use.count} original or efficacy"
+                                                 if product.fda_new_use else "")
+        table.add_row(escape(product.label), escape(approvals) or "[dim]none recorded[/dim]", actions,
                       str(product.labels.latest) if product.labels else "", escape(kinds), share)
     console.print(table)
     done, total = official

@@ -47,7 +47,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
                 for row in comparison.rows
             ],
             "sources": [{"id": s.id, "citation": s.citation, "kind": s.kind, "date": s.date, "link": s.link,
-                         "read_at": s.read_at} for s in sources.values()],
+                         "read_at": list(s.read_at)} for s in sources.values()],
         }
     )
 

@@ -45,7 +45,7 @@ class Source:
     pmid: str | None = None
     url: str | None = None
     nct: str | None = None
-    read_at: str | None = None  # where a copy was read when the original could not be
+    read_at: tuple[str, ...] = ()  # where copies were read when the original could not be
 
     @property
     def tag(self) -> str:
@@ -390,7 +390,7 @@ class Therapies:
                 pmid=r["pmid"],
                 url=r["url"],
                 nct=r["nct"],
-                read_at=r["readAt"],
+                read_at=tuple(sorted((r["readAt"] or "").split())),
             )
             for r in self.graph.select_named("sources")
         }

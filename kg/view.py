@@ -260,7 +260,7 @@ def _cite(source_ids: Sequence[str], cited: dict[str, Source]) -> str:
     for source_id in source_ids:
         source = cited.get(source_id)
         kind = f"{source.kind}, {source.date or 'undated'}" if source else ""
-        read_at = f"Read at {source.read_at}" if source and source.read_at else ""
+        read_at = f"Read at {' and '.join(source.read_at)}" if source and source.read_at else ""
         parts.append("\n".join(p for p in (kind, source.citation, source.link, read_at) if p) if source else source_id)
     return "Sources:\n" + "\n\n".join(parts)
 

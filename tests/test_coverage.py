@@ -12,6 +12,7 @@ from kg.cli import app
 from kg import coverage as coverage_module
 from kg.coverage import OFFICIAL_KINDS, coverage, official_sources
 from kg.query import named
+from kg.resources import DATA_DIR
 
 FDA = "US Food and Drug Administration (FDA)"
 
@@ -44,6 +45,7 @@ def test_sources_by_kind_and_the_official_share(graph: kg.TherapyGraph) -> None:
     assert atezolizumab.official_share == sum(atezolizumab.sources.get(k, 0) for k in OFFICIAL_KINDS) / total
     rows = graph.select_named("sources")
     assert official_sources(graph) == (sum(r["kind"] in OFFICIAL_KINDS for r in rows), len(rows))
+    assert len(rows) == len(list((DATA_DIR / "sources").glob("*.ttl")))  # one row per source, however many copies
 
 
 def test_the_newest_label_version_read(graph: kg.TherapyGraph) -> None:

@@ -152,3 +152,8 @@ def test_coverage_counts_the_loaded_actions(loaded: Path) -> None:
     nivolumab = next(p for p in coverage(kg.open_graph(loaded), "nivolumab") if p.id == "nivolumab")
     assert nivolumab.fda_actions is not None
     assert (nivolumab.fda_actions.count, str(nivolumab.fda_actions.latest)) == (44, "2019-05-02")
+    # the originals and efficacy supplements (class 2), counted from the export itself: what curated approvals should match
+    with (FIXTURE / "Submissions.txt").open(encoding="ascii", newline="") as table:
+        rows = [r for r in csv.DictReader(table, delimiter="\t") if r["ApplNo"] in ("125554", "125527")]
+    expected = sum(r["SubmissionType"] == "ORIG" or r["SubmissionClassCodeID"] == "2" for r in rows)
+    assert 0 < expected < len(rows) and nivolumab.fda_new_use is not None and nivolumab.fda_new_use.count == expected

@@ -108,6 +108,7 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
 
 # Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals).
 _SAMPLES = {"withdrawn-indications": {"therapy": "checkpoint-inhibitor"},
+            "accelerated-approvals-pending": {"therapy": "checkpoint-inhibitor"},
             "approvals-by-disease": {"therapy": "checkpoint-inhibitor", "iri": "non-small-cell-lung-cancer"}}
 
 
