@@ -102,6 +102,9 @@ def test_audited_corrections_stay_corrected(graph) -> None:
                       "src:nkarta-2022-12-press-release", "src:bms-2022-opdualag-press-release"):
         source = sources[source_id]
         assert source.read_at and source.url is None and "Read as reposted by" in source.citation
+    # a source read in two copies lists both, in a stable order, and is still one source
+    copies = sources["src:fda-2020-brexucabtagene-autoleucel-mantle-cell-lymphoma"].read_at
+    assert len(copies) == 2 and list(copies) == sorted(copies)
 
 
 # Host-name words that mark a test, staging, development or preview deployment, and hosts that

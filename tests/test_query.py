@@ -117,11 +117,16 @@ def test_pending_accelerated_approvals_leave_out_converted_and_withdrawn(graph: 
 
 def test_approvals_by_disease_give_line_setting_and_withdrawal(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "approvals-by-disease", disease="SCLC")
-    assert [(r["product"], r["lines"], r["settings"], r["withdrawn"]) for r in rows] == [
+    assert [(r["product"], r["lines"], r["settings"], r["withdrawn"]) for r in rows if r["withdrawn"]] == [
         ("Opdivo (nivolumab)", "third line or later", "advanced or metastatic", dt.date(2020, 12, 29)),
         ("Keytruda (pembrolizumab)", "third line or later", "advanced or metastatic", dt.date(2021, 3, 30)),
     ]
-    assert ask(graph, "approvals-by-disease", disease="SCLC", therapy="pd-l1-inhibitor") == []
+    assert ("Imfinzi (durvalumab)", "first line", "etoposide; carboplatin or cisplatin", None) in {
+        (r["product"], r["lines"], r["givenWith"], r["withdrawn"]) for r in rows}
+    assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
+    pd_l1 = ask(graph, "approvals-by-disease", disease="SCLC", therapy="pd-l1-inhibitor")
+    assert {r["product"] for r in pd_l1} == {"Imfinzi (durvalumab)", "Tecentriq (atezolizumab)",
+                                          "Tecentriq Hybreza (atezolizumab and hyaluronidase)"}
     tnbc = ask(graph, "approvals-by-disease", disease="triple-negative-breast-cancer", therapy="atezolizumab")
     assert [(r["givenWith"], r["pathway"]) for r in tnbc] == [("paclitaxel protein-bound", "accelerated approval")]
 
@@ -468,6 +473,8 @@ def test_disagreements_cover_approval_dates_and_mark_known_errors(graph: kg.Ther
     assert {(r["value"], r["source"], r["knownError"]) for r in rows} == {
         ("2021-03-26", SRC + "drugs-com-abecma-history", None),
         ("2021-03-27", SRC + "ons-voice-2021-abecma", RES + "ons-voice-2021-abecma-date-error"),
+        ("2022-05-25", SRC + "ema-orphan-carvykti-mm", None),
+        ("2022-05-26", SRC + "mm-hub-2022-cilta-cel-ec", RES + "mm-hub-2022-cilta-cel-ec-date-error"),
     }
 
 
