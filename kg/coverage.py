@@ -23,7 +23,7 @@ OFFICIAL_KINDS = ("primary evidence", "regulatory document", "registry record") 
 @dataclass
 class Count:
     count: int
-    latest: dt.date | None
+    latest: dt.date | str | None
 
 
 @dataclass
@@ -34,7 +34,7 @@ class ProductCoverage:
     withdrawn: dict[str, Count] = field(default_factory=dict)
     fda_actions: Count | None = None
     fda_new_use: Count | None = None  # originals and efficacy supplements: what curated FDA approvals should match
-    labels: Count | None = None  # prescribing-information versions read; latest = the newest label date
+    labels: Count | None = None  # prescribing-information versions read; latest = the newest, as ISO text (a day or a month)
     sources: dict[str, int] = field(default_factory=dict)  # by claim kind
 
     @property
@@ -63,7 +63,7 @@ def coverage(graph: TherapyGraph, therapy: str | None = None) -> list[ProductCov
         elif row["measure"] == "fda-efficacy":
             item.fda_new_use = count
         elif row["measure"] == "label":
-            item.labels = count
+            item.labels = Count(row["count"], row["latest"])
         else:
             item.sources[row["key"]] = row["count"]
     listed = {row["product"] for row in rows} if therapy else set(products)
