@@ -7,6 +7,7 @@ imported only when a table is drawn.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import datetime as dt
 import json
 from decimal import Decimal
@@ -237,20 +238,48 @@ def print_description(description: Description, console: Console, *, sources: bo
             console.print(escape(line), soft_wrap=True)
 
 
+@dataclass(frozen=True)
+class FactText:
+    """A value as every output writes it: the value, its inheritance or scope note, the marks of the
+    sources stating it, and whether it rests on popular claims only (shown weaker). Each format
+    styles the parts; `str()` is the plain text."""
+
+    value: str
+    note: str = ""
+    marks: str = ""
+    weak: bool = False
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.value, f"({self.note})" if self.note else "", self.marks) if part)
+
+
+def fact_text(fact: Fact, sources: dict[str, Source], citations: Citations | None = None, *, ids: bool = False) -> FactText:
+    """The one reading of a value that the terminal, Markdown, CSV, HTML and the graph view share.
+
+    Marks are numbered (`[1 review 2021-08-06]`) with `citations`, source ids with kind and date
+    (`[src:liu-2020-nejm primary 2020]`) with `ids`, and left out otherwise."""
+    if citations is not None:
+        marks = citations.mark(fact.sources)
+    elif ids:
+        marks = f"[{'; '.join(f'{s} {source_tag(s, sources)}'.strip() for s in fact.sources)}]"
+    else:
+        marks = ""
+    return FactText(fact.label, fact.note, marks, popular_only(fact, sources))
+
+
 def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
     """Rich markup for a cell: one value per line, with citation marks and inheritance notes."""
     from rich.markup import escape
 
     parts = []
     for fact in facts:
-        text = escape(fact.label)
-        if citations is not None:
-            text += " " + escape(citations.mark(fact.sources))
-            if popular_only(fact, citations.sources):
-                text = f"[dim italic]{text}[/dim italic]"
-        if fact.note:
-            text += f" [dim]({escape(fact.note)})[/dim]"
-        parts.append(text)
+        text = fact_text(fact, citations.sources if citations else {}, citations)
+        line = escape(" ".join(p for p in (text.value, text.marks) if p))
+        if citations is not None and text.weak:
+            line = f"[dim italic]{line}[/dim italic]"
+        if text.note:
+            line += f" [dim]({escape(text.note)})[/dim]"
+        parts.append(line)
     return "\n".join(parts)
 
 

@@ -17,12 +17,12 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from kg.compare import Comparison, ComparisonRow
-from kg.render import Citations, fact_json, popular_only, source_tag, to_jsonable
+from kg.render import Citations, fact_json, fact_text, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kg.therapy import Fact
+    from kg.therapy import Source
 
 NO_DATA = "no data"
 FORMATS = ("table", "markdown", "csv", "json", "html")
@@ -52,19 +52,10 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     )
 
 
-def _fact_text(fact: Fact, citations: Citations | None) -> str:
-    text = fact.label
-    if fact.note:
-        text += f" ({fact.note})"
-    if citations is not None:
-        text += " " + citations.mark(fact.sources)
-    return text
-
-
-def _cell_texts(row: ComparisonRow, citations: Citations | None) -> list[list[tuple[str, bool]]]:
-    """Each value's text, and whether it rests on popular claims only (each format shows it weaker)."""
-    return [[(_fact_text(f, citations), citations is not None and popular_only(f, citations.sources)) for f in cell]
-            for cell in row.cells]
+def _cell_texts(row: ComparisonRow, sources: dict[str, Source], citations: Citations | None) -> list[list[tuple[str, bool]]]:
+    """Each value's text, and whether it rests on popular claims only (shown weaker where sources are shown)."""
+    texts = [[fact_text(f, sources, citations) for f in cell] for cell in row.cells]
+    return [[(str(t), citations is not None and t.weak) for t in cell] for cell in texts]
 
 
 def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
@@ -75,12 +66,7 @@ def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
     for row in comparison.rows:
         cells = []
         for cell in row.cells:
-            texts = []
-            for fact in cell:
-                text = fact.label + (f" ({fact.note})" if fact.note else "")
-                if sources:
-                    text += f" [{'; '.join(f'{s} {source_tag(s, comparison.sources)}'.strip() for s in fact.sources)}]"
-                texts.append(text)
+            texts = [str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell]
             cells.append(" | ".join(texts) or NO_DATA)
         writer.writerow([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
     return out.getvalue()
@@ -101,7 +87,7 @@ def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
         for row in (r for r in comparison.rows if r.group == key):
             name = f"**{_md(row.label)}**" if row.differs else _md(row.label)
             cells = ["<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{NO_DATA}*"
-                     for texts in _cell_texts(row, citations)]
+                     for texts in _cell_texts(row, comparison.sources, citations)]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Rows in **bold** differ between the therapies; values in *italics* rest on popular claims only.")
@@ -125,7 +111,7 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
         table.add_row(f"[reverse] {escape(label)} [/reverse]", *([""] * len(comparison.therapies)))
         for row in (r for r in comparison.rows if r.group == key):
             cells = ["\n".join(f"[dim italic]{escape(t)}[/dim italic]" if weak else escape(t) for t, weak in texts)
-                     or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, citations)]
+                     or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, comparison.sources, citations)]
             name = escape(row.label) + (" [yellow]≠[/yellow]" if row.differs else "")
             if row.conflict:
                 name += " [red](sources disagree)[/red]"
@@ -139,34 +125,28 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
             console.print(escape(line))
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #c9d1d9; padding: .4rem .6rem; vertical-align: top; text-align: left; }
-th { background: #f0f3f6; }
-tr.group th { background: #24292f; color: #fff; }
-tr.differs td, tr.differs th { background: #fff8c5; }
-.none { color: #6e7781; font-style: italic; }
-.inherited { color: #57606a; font-size: .9em; }
-.weak { color: #6e7781; font-style: italic; }
-.conflict { color: #cf222e; font-size: .9em; }
-ul { margin: 0; padding-left: 1.1rem; }
-.legend { margin-top: 1.5rem; font-size: .9em; }
+TABLE_STYLE = """
+table.kg-compare { border-collapse: collapse; width: 100%; }
+.kg-compare th, .kg-compare td { border: 1px solid #c9d1d9; padding: .4rem .6rem; vertical-align: top; text-align: left; }
+.kg-compare th { background: #f0f3f6; }
+.kg-compare tr.group th { background: #24292f; color: #fff; }
+.kg-compare tr.differs td, .kg-compare tr.differs th { background: #fff8c5; }
+.kg-compare .none { color: #6e7781; font-style: italic; }
+.kg-compare .inherited { color: #57606a; font-size: .9em; }
+.kg-compare .weak { color: #6e7781; font-style: italic; }
+.kg-compare .conflict { color: #cf222e; font-size: .9em; }
+.kg-compare ul { margin: 0; padding-left: 1.1rem; }
+.kg-legend { margin-top: 1.5rem; font-size: .9em; }
 """
 
 
-def to_html(comparison: Comparison, *, sources: bool = True) -> str:
-    """A standalone page: the table and a legend, no scripts and no links to anything outside it."""
+def table_html(comparison: Comparison, *, sources: bool = True) -> str:
+    """The comparison table and its legend as an HTML fragment (styled by TABLE_STYLE): the page
+    of `kg compare --format html`, and a tab of the `kg view` page."""
     esc = html.escape
     citations = Citations(comparison.sources) if sources else None
-    title = " vs ".join(t.label for t in comparison.therapies)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        "<table><thead><tr><th>Property</th>",
+        '<table class="kg-compare"><thead><tr><th>Property</th>',
         *(f"<th>{esc(t.label)} <small>({esc(t.level)})</small></th>" for t in comparison.therapies),
         "</tr></thead><tbody>",
     ]
@@ -183,19 +163,20 @@ def to_html(comparison: Comparison, *, sources: bool = True) -> str:
                     continue
                 items = []
                 for fact in cell:
-                    item = esc(fact.label)
-                    if fact.note:
-                        item += f' <span class="inherited">({esc(fact.note)})</span>'
-                    if citations is not None:
-                        item += f" <sup>{esc(citations.mark(fact.sources))}</sup>"
-                        if popular_only(fact, citations.sources):
-                            item = f'<span class="weak">{item}</span>'
+                    text = fact_text(fact, comparison.sources, citations)
+                    item = esc(text.value)
+                    if text.note:
+                        item += f' <span class="inherited">({esc(text.note)})</span>'
+                    if text.marks:
+                        item += f" <sup>{esc(text.marks)}</sup>"
+                    if citations is not None and text.weak:
+                        item = f'<span class="weak">{item}</span>'
                     items.append(f"<li>{item}</li>")
                 cells.append(f"<td><ul>{''.join(items)}</ul></td>")
             css = ' class="differs"' if row.differs else ""
             parts.append(f"<tr{css}><th>{name}</th>{''.join(cells)}</tr>")
     parts.append("</tbody></table>")
-    parts.append('<div class="legend"><p>Highlighted rows differ between the therapies. Values marked '
+    parts.append('<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
                  "<em>inherited</em> are stated for a modality the product belongs to. "
                  "<em>No data</em> means no source in the graph states a value.</p>")
     if citations is not None and citations.numbers:
@@ -203,5 +184,20 @@ def to_html(comparison: Comparison, *, sources: bool = True) -> str:
         for number, text in citations.entries():
             parts.append(f'<li value="{number}">{esc(text)}</li>')
         parts.append("</ol>")
-    parts.append("</div></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def to_html(comparison: Comparison, *, sources: bool = True) -> str:
+    """A standalone page: the table and a legend, no scripts and no links to anything outside it."""
+    title = html.escape(" vs ".join(t.label for t in comparison.therapies))
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title}</title>",
+        f"<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }}{TABLE_STYLE}</style>",
+        "</head><body>",
+        f"<h1>{title}</h1>",
+        table_html(comparison, sources=sources),
+        "</body></html>",
+    ]) + "\n"
