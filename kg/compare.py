@@ -16,6 +16,7 @@ from typing import Any
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
 from kg.render import evidence_label, measurement_context, proportion
+from kg.stats import wilson
 from kg.therapy import EVIDENCE_KINDS, Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
 
@@ -189,7 +190,8 @@ def _evidence_cell(
         text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({status})" if status else "")
                 + (f", withdrawn {withdrawn}" if withdrawn else ""))
         value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
-                 "withdrawn": str(withdrawn) if withdrawn else None}
+                 "withdrawn": str(withdrawn) if withdrawn else None, "pathway": pathway or None,
+                 "regular": str(regular) if regular else None, "indication": _label(item, "indication") or None}
         return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
     if item.kind == "label-event":
         labels = item.fields.get("labelOf", [])
@@ -197,7 +199,8 @@ def _evidence_cell(
         concern = _label(item, "safetyConcern")
         text = (f"{item.first('eventDate')}: {_label(item, 'safetyAction')}" + (f" ({concern})" if concern else "")
                 + f", {_label(item, 'agency')}" + (f", for {', '.join(others)}" if len(others) == len(labels) else ""))
-        value = {"date": str(item.first("eventDate")), "action": short_id(str(item.first("safetyAction"))), "event": item.id}
+        value = {"date": str(item.first("eventDate")), "action": short_id(str(item.first("safetyAction"))), "event": item.id,
+                 "products": [f.label for f in labels], "agency": _label(item, "agency") or None}
         return "label-events", "label safety actions", (), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]
@@ -207,6 +210,7 @@ def _evidence_cell(
     context = measurement_context(item)
     text = f"{prefix}{proportion(item)} · {trial}" + (f" ({context})" if context else "")
     value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
+    value.update(product=about or ref.label, trial=trial, context=context, interval=_interval(item))
     if item.kind == "outcome":
         measure = str(item.first("outcomeMeasure"))
         return measure, evidence_label(item), (value_order.get(measure, 0),), Fact(value, text, sources)
@@ -259,6 +263,24 @@ def _trial(label: str, nct: Any) -> str:
     """`ELIANA (NCT02435849)`; trial ids are their NCT numbers."""
     nct = str(nct) if nct else ""
     return f"{label} ({nct})" if nct.startswith("NCT") and nct != label else label
+
+
+def _interval(item: Evidence) -> list[float] | None:
+    """The 95 % Wilson interval of a rate (percent, one decimal), from n/N or the reported
+    percentage and N; None when N is not recorded."""
+    numerator, denominator, percentage = item.first("numerator"), item.first("denominator"), item.first("percentage")
+    if not denominator:
+        return None
+    if numerator is not None:
+        successes = float(numerator)
+    elif percentage is not None:
+        successes = float(percentage) * int(denominator) / 100
+    else:
+        return None
+    if not 0 <= successes <= int(denominator):
+        return None
+    low, high = wilson(successes, int(denominator))
+    return [round(low, 1), round(high, 1)]
 
 
 def _n(item: Evidence) -> str:

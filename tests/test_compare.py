@@ -67,7 +67,10 @@ def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner
     observed = _row(doc, "adverse-event:crs:tkg:AnyGrade")
     assert observed["group"] == "safety"
     nejm = [v for v in observed["cells"][1] if "src:liu-2020-nejm" in _sources([v])]
-    assert [v["value"] for v in nejm] == [{"numerator": 0, "denominator": 11, "percentage": None}]
+    assert [v["value"] for v in nejm] == [{
+        "numerator": 0, "denominator": 11, "percentage": None, "product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)",
+        "trial": "Cord blood-derived CD19 CAR-NK cells in B-lymphoid malignancies (NCT03056339)",
+        "context": "patients also counted in marin-2024-crs", "interval": [0.0, 25.9]}]  # Wilson 95 % interval of 0/11
 
 
 def test_product_vs_product_marks_inherited_values(runner: CliRunner) -> None:
