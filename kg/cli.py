@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from kg.errors import KgError
+from kg.errors import KgError, UsageError
 
 
 class _Group(TyperGroup):
@@ -468,21 +468,31 @@ def serve(
 def view(
     ctx: typer.Context,
     therapies: Annotated[Optional[list[str]], typer.Argument(help="Two or more therapies: modalities, products or a mix.", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="HTML file to write (default: NAME.html, e.g. car-t-vs-car-nk.html).", show_default=False)] = None,
-    sources: Annotated[bool, typer.Option("--sources", help="Draw each source as a node linked to the values it states.")] = False,
-    all_therapies: Annotated[bool, typer.Option("--all", help="Every modality and product, as an overview.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: NAME.html or NAME.svg, e.g. car-t-vs-car-nk.html).", show_default=False)] = None,
+    output_format: Annotated[Optional[str], typer.Option("--format", "-f", help="html (the page: graph, evidence, approvals, table) or svg (the graph, for slides); default from -o's extension, else html.", show_default=False)] = None,
+    all_therapies: Annotated[bool, typer.Option("--all", help="Every modality, with its products, as an overview.")] = False,
     endpoint: EndpointOption = None,
 ) -> None:
-    """Write a comparison as an interactive graph: one HTML file that opens offline in a browser.
+    """Write a comparison as one offline HTML page, or its graph as SVG.
 
-    Shared values sit between the therapies, inherited values hang off dashed edges; hover or click
-    for values, sources and links. Example: kg view car-t car-nk -o car-t-vs-car-nk.html
+    The page has four tabs: the comparison graph (rows are properties, shared values in the middle,
+    evidence summarised per therapy and opening on click), the observed rates with 95 % intervals,
+    the approval timeline, and the comparison table. Example: kg view car-t car-nk -o car-t-vs-car-nk.html
     """
-    from kg.view import build_view_graph, render_html, write_view
+    from kg.view import FORMATS, comparison_view, overview_view, render_html, render_svg, write_view
 
-    graph = build_view_graph(_source(ctx, endpoint), therapies, all_therapies=all_therapies, sources=sources)
-    path = out or Path(f"{graph.graph['name']}.html")
-    write_view(path, render_html(graph, graph.graph["title"]))
+    chosen = output_format or (out.suffix.lstrip(".").lower() if out and out.suffix.lstrip(".").lower() in FORMATS else "html")
+    if chosen not in FORMATS:
+        raise UsageError(f"Unknown view format '{chosen}'. Formats: {', '.join(FORMATS)}.")
+    graph = _source(ctx, endpoint)
+    if all_therapies:
+        if therapies:
+            raise UsageError("--all draws every therapy; give either therapies or --all.")
+        drawn = overview_view(graph)
+    else:
+        drawn = comparison_view(graph, therapies or [])
+    path = out or Path(f"{drawn.name}.{chosen}")
+    write_view(path, render_svg(drawn) if chosen == "svg" else render_html(drawn))
     typer.echo(f"Wrote {path}", err=True)
 
 

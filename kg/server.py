@@ -7,7 +7,7 @@ Routes
   `kg.results.FORMATS`: `json`, `xml`, `csv`, `tsv`, `turtle`/`ttl`/`n3`, `nt`, `json-ld`, `rdfxml`,
   or a media type) or else from Accept. GET or HEAD without a query answers the SPARQL 1.1 Service
   Description (Turtle unless Accept or `format=` asks for RDF/XML, N-Triples or JSON-LD).
-- `/view?therapies=car-t,car-nk[&sources=1][&all=1]`: the interactive comparison graph of `kg view`.
+- `/view?therapies=car-t,car-nk` or `/view?all=1`: the comparison page of `kg view`.
 - `/`: therapies, named queries, the dataset and the limits.
 
 Every error is a short text/plain message with its status: 400 bad request (syntax, SERVICE, no or
@@ -234,12 +234,12 @@ def _execute(graph: TherapyGraph, limits: Limits, text: str, accept: str, reques
     return Reply(200, results.BY_NAME[fmt].media_type, body, kind=result.kind, fmt=fmt)
 
 
-def _view(graph: TherapyGraph, limits: Limits, therapies: tuple[str, ...], all_therapies: bool, sources: bool) -> Reply:
-    """The interactive comparison graph page."""
-    from kg.view import build_view_graph, render_html
+def _view(graph: TherapyGraph, limits: Limits, therapies: tuple[str, ...], all_therapies: bool) -> Reply:
+    """The comparison page of `kg view` (graph, evidence, approvals, table), or the overview of every therapy."""
+    from kg.view import comparison_view, overview_view, render_html
 
     try:
-        view = build_view_graph(graph, list(therapies), all_therapies=all_therapies, sources=sources)
+        view = overview_view(graph) if all_therapies else comparison_view(graph, list(therapies))
     except KgError as error:
         return _text(404 if isinstance(error, UnknownTherapy) else 400, str(error))
     return Reply(200, "text/html", render_html(view).encode())
@@ -612,7 +612,7 @@ the graphs they name. Relative IRIs resolve against the base IRI <code>{esc(BASE
 <p>Limits: a query runs at most {config.timeout:g} s and {config.max_memory} MB of memory; a result has at most
 {config.max_rows:,} rows and {config.max_bytes:,} bytes (add LIMIT); request bodies up to {MAX_BODY:,} bytes.
 Updates and SERVICE are refused.</p>
-<p>Interactive comparison graphs: {views} (<code>/view?therapies=A,B</code>).</p>
+<p>Comparison pages (graph, evidence, approvals, table): {views} (<code>/view?therapies=A,B</code>).</p>
 <h2>Predeclared prefixes</h2><pre>{prefixes}</pre>
 <h2>Named queries</h2><ul>{''.join(queries)}</ul>
 <h2>Therapies</h2><ul>{therapies}</ul></body></html>"""
@@ -866,7 +866,7 @@ class HttpServer:
         def flag(key: str) -> bool:
             return (params.get(key) or [""])[-1].lower() in {"1", "true", "yes"}
 
-        view = ("view", names, flag("all"), flag("sources"))
+        view = ("view", names, flag("all"))
         return self.cache.get((generation.build, *view)) or await self._run(view, lambda reply: view)
 
     async def _run(self, job: tuple, key: Callable[[Reply], tuple]) -> Reply:

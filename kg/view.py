@@ -1,344 +1,699 @@
-"""Interactive comparison graphs: a comparison drawn as a network in one HTML file that opens offline.
+"""Comparison views: one offline HTML page that shows how therapies differ — a comparison graph, an
+evidence chart, an approval timeline and the comparison table, as tabs — and the graph alone as SVG.
 
-The graph is built from `kg.compare.compare` (values, evidence, inheritance) and
-`Therapies.lineage` (the modality hierarchy), so it shows exactly what `kg compare` shows: a value
-two or more therapies share is one node linked to each of them; a value only one has hangs off
-that therapy; inherited values hang off dashed edges in their own colour.
+The comparison graph is organised by property: each row is a property of the comparison (grouped
+as `kg compare` groups them), each compared therapy has a column, and a value every therapy shares
+sits once in the middle column, linked to the therapies on either side; a value only some have sits
+in their columns, in the same row. Inherited values hang off dashed links, values whose sources
+disagree off red ones, and each value carries the strongest kind of claim behind it. Evidence is
+summarised per therapy ("42–95 % · 7 products · 9 trials"); a summary expands, in place, into its
+observations.
 
-The page inlines the vis-network build that ships inside the pyvis package, in a small template of
-our own: pyvis' templates still link a CDN and `../node_modules` even in `in_line` mode, and put
-some text into the page unescaped. The data travel as one JSON document in a
-`<script type="application/json">` block (with `<`, `>` and `&` escaped, so no label can close the
-block); the page's script reads it with `JSON.parse` and puts text into the page only through
-`textContent`, and vis-network renders string tooltips as text. A Content-Security-Policy admits
-only the page's own scripts, by hash, and no request to anywhere.
-
-Positions are computed here, in time linear in the view's size, and vis-network's physics stays
-off: it took minutes to settle a couple of thousand nodes, and on small views it undid the reading
-of a comparison (each therapy with its own values around it, shared values between them, the
-modality hierarchy above). networkx' force layouts need numpy and grow quadratically; the layout
-here follows the hierarchy instead (scripts/bench_view.py: a thousand nodes are drawn in about
-1.5 s, ten thousand in about 5 s).
+Everything is SVG written here, not a network drawn by a script library: a comparison has a fixed
+reading order (rows, columns), so positions are computed once, text is real text at its own size
+(the page opens at 100 %, so a 13 px label is 13 px on screen, and OCR and screen readers read it),
+the same code writes the slide-ready `--format svg`, and the page needs no 500 KB library. The page's
+own script (tabs, details, expand, find, zoom, export) is small; it puts data into the page only as
+text, links only to DOI, PubMed and ClinicalTrials.gov over https, and a Content-Security-Policy
+admits only the page's scripts (by hash) and no request to anywhere. Charts come from `kg.charts`.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import html
 import json
-import math
+import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib.util import find_spec
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import networkx as nx
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 from kg.atomic import write_text
-from kg.compare import ComparisonRow, compare
+from kg.charts import Rate, TimelineEvent, forest_plot, timeline
+from kg.compare import Comparison, ComparisonRow, compare
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
+from kg.render import fact_text
+from kg.report import TABLE_STYLE, table_html
 from kg.therapy import Fact, Source, Therapies, TherapyRef
 
-LARGE_VIEW = 1000
-"""Above this many nodes edges are drawn solid (canvas dashes cost seconds per frame when zoomed out
-over thousands of edges) and hidden while dragging or zooming, so the canvas keeps up."""
+FORMATS = ("html", "svg")
+"""What `kg view --format` writes: the page, or the comparison graph alone for slides."""
+
+FONT = 13
+"""Node and row-label text size in px; the page opens at 100 %, so it is also the size on screen."""
+LINE = 17
+PAD = 8
+NODE_WIDTH = 240
+LABEL_WIDTH = 190
+GAP = 36
+HEAD = 70
+NODE_GAP = 8
+ROW_GAP = 12
+GROUP_HEAD = 30
+CHARS = 32
+"""Characters per node line: 32 of them at 13 px fit the node's width."""
+LABEL_CHARS = 27
+INDENT = 18
+"""Offset per level of the modality hierarchy in the overview."""
+SUMMARISE = 3
+"""A cell of more evidence items than this shows a summary that expands into them."""
 
 
 @dataclass(frozen=True)
-class Style:
+class Kind:
     """How one kind of node is drawn, and what the legend calls it."""
 
     legend: str
-    shape: str
-    background: str
-    border: str
-    font: str = "#1b1f24"
+    fill: str
+    stroke: str
+    text: str = "#1b1f24"
 
 
-STYLES: dict[str, Style] = {
-    "modality": Style("modality", "box", "#1f4e79", "#0d2a45", "#ffffff"),
-    "product": Style("product", "box", "#5b9bd5", "#2e6da4", "#ffffff"),
-    "value": Style("property value", "ellipse", "#fde9c9", "#d68910"),
-    "target": Style("target", "diamond", "#c2185b", "#880e4f"),
-    "approval": Style("approval", "hexagon", "#2e8b57", "#1b5e3a"),
-    "trial": Style("clinical trial", "square", "#7e57c2", "#4a2c8a"),
-    "observation": Style("observed rate (trial)", "dot", "#e57373", "#b23c3c"),
-    "source": Style("source", "triangle", "#9e9e9e", "#616161"),
+KINDS: dict[str, Kind] = {
+    "therapy": Kind("therapy compared", "#1f4e79", "#0d2a45", "#ffffff"),
+    "modality": Kind("modality", "#1f4e79", "#0d2a45", "#ffffff"),
+    "product": Kind("product", "#dbe9f7", "#2e6da4"),
+    "value": Kind("property value", "#fdf0dc", "#d68910"),
+    "target": Kind("target", "#fbe3ec", "#c2185b"),
+    "approval": Kind("approval", "#e3f2e9", "#2e8b57"),
+    "trial": Kind("clinical trial", "#efe8f9", "#7e57c2"),
+    "label-event": Kind("label safety action", "#f3e5f5", "#6a3d9a"),
+    "observation": Kind("observed rate", "#ffffff", "#b23c3c"),
+    "summary": Kind("summary of several items (click to expand)", "#fdecea", "#b23c3c"),
 }
-EDGE_STYLES: dict[str, tuple[str, str, bool]] = {
-    "stated": ("value stated for the therapy", "#5f6b7a", False),
-    "inherited": ("value inherited from a modality, or held by one sub-modality", "#2a9d8f", True),
-    "conflict": ("sources disagree", "#c62828", False),
-    "is-a": ("is a (modality hierarchy)", "#1f4e79", False),
-    "states": ("source states the value", "#c4c4c4", False),
+LINKS: dict[str, tuple[str, str, str]] = {
+    "stated": ("value stated for the therapy", "#5f6b7a", ""),
+    "inherited": ("value inherited from a modality", "#2a9d8f", "6 4"),
+    "conflict": ("sources disagree", "#c62828", ""),
 }
+CLAIMS = {"primary": "#1b5e20", "regulatory": "#0d47a1", "registry": "#4a148c", "review": "#795548", "popular": "#9e9e9e"}
+"""Badge colour per kind of claim (first word of its label), strongest first."""
+FIND_ORDER = ("therapy", "modality", "product", "target", "value", "approval", "trial", "label-event", "summary",
+              "observation")
+"""Find selects therapies, targets and values before evidence."""
+_SAFE_HOSTS = ("doi.org", "pubmed.ncbi.nlm.nih.gov", "clinicaltrials.gov")
 
 
-_TARGET_PROPERTY = "tkg:targetAntigen"
-_LABEL_WIDTH = 26
-_LABEL_LINES = 4
-_FONT = 14
-_HUB_FONT = 28
-_GAP = 120.0
-"""Space between groups of nodes in the layout, in vis-network pixels."""
-_FILL = 0.5
-"""Share of a spiral's disc covered by nodes: lower spreads them out."""
-_GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
-_HIGHLIGHT = "#d35400"
+@dataclass
+class Node:
+    """A drawn value: its kind, text, the strongest claim behind it, and for a summary the items it
+    expands into. `links` gives, per column it is linked from, the kind of link."""
+
+    id: str
+    kind: str
+    text: str
+    claim: str = ""
+    weak: bool = False
+    links: dict[int, str] = field(default_factory=dict)
+    children: list[Node] = field(default_factory=list)
+    indent: int = 0  # levels below the top of the modality hierarchy (the overview)
 
 
-def build_view_graph(
-    graph: TherapyGraph,
-    names: Sequence[str] | None,
-    *,
-    all_therapies: bool = False,
-    sources: bool = False,
-) -> nx.MultiDiGraph:
-    """The comparison of `names` (with `all_therapies`: of every therapy, names first) as a graph to draw.
+@dataclass
+class Row:
+    key: str
+    label: str
+    differs: bool
+    cells: list[list[Node]]
 
-    Nodes carry `kind` (a key of STYLES), `label`, `title` (tooltip text: value, citations and
-    links) and `compared`; edges carry `kind` (a key of EDGE_STYLES), `label` and `title`. The
-    graph's `title` names the view for people, its `name` (`car-t-vs-car-nk`) for file names.
-    """
-    therapies = graph.therapies
-    names = list(names or [])
-    if all_therapies:
-        named = {therapies.resolve(name).id for name in names}
-        by_branch = sorted(therapies.all(), key=lambda r: [h.label.casefold() for h in reversed(therapies.lineage(r))])
-        names += [ref.id for ref in by_branch if ref.id not in named]
+
+@dataclass
+class Group:
+    label: str
+    rows: list[Row]
+
+
+@dataclass
+class View:
+    """What a page or an SVG draws: the column heads, the rows by group, each node's details (title,
+    lines, sources with safe links), and for comparisons the rates, events and table of the tabs."""
+
+    title: str
+    name: str
+    heads: list[TherapyRef | None]  # one per column; None is the shared column
+    groups: list[Group]
+    details: dict[str, dict[str, Any]]
+    rates: list[Rate] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
+    table: str = ""
+    therapies: list[str] = field(default_factory=list)
+    hint: str = ("Rows are properties, columns the therapies; shared values sit in the middle. Click or press Enter "
+                 "on a node for its sources; a red summary opens into its items.")
+
+
+def comparison_view(graph: TherapyGraph, names: Sequence[str]) -> View:
+    """The view of `kg compare NAMES`: rows by group, the therapies' columns with the shared one in
+    the middle, evidence summarised per therapy, and the charts' and table's data."""
     if len(names) < 2:
         raise UsageError("Give at least two therapies to view, e.g. kg view car-t car-nk, or use --all.")
     comparison = compare(graph, names)
-    if all_therapies:
-        view = nx.MultiDiGraph(title="All therapies", name="all-therapies")
-    else:
-        title = " vs ".join(ref.label for ref in comparison.therapies)
-        view = nx.MultiDiGraph(title=title, name="-vs-".join(ref.id for ref in comparison.therapies))
-    labels = _add_hierarchy(view, therapies, comparison.therapies)
-    cited = comparison.sources
-    links = [
-        _Link(row, ref, fact, row.conflict and len(cell) > 1)
-        for row in comparison.rows
-        for ref, cell in zip(comparison.therapies, row.cells)
-        for fact in cell
-    ]
-    if all_therapies:
-        links = _stated_once(links, therapies)
-    holders: dict[str, list[tuple[TherapyRef, Fact]]] = defaultdict(list)
-    for link in links:
-        holders[_add_value(view, link, labels, cited)].append((link.ref, link.fact))
-    for node, held in holders.items():
-        view.nodes[node]["title"] += "\n\n" + _value_title(held, labels, cited)
-        if sources:
-            _add_sources(view, node, sorted({s for _, fact in held for s in fact.sources}), cited)
-    return view
+    refs = comparison.therapies
+    middle = (len(refs) + 1) // 2
+    heads: list[TherapyRef | None] = [*refs[:middle], None, *refs[middle:]]
+    column = {i: heads.index(ref) for i, ref in enumerate(refs)}
+    builder = _Builder(comparison)
+    groups = []
+    for key, label in comparison.groups:
+        rows = []
+        for row in (r for r in comparison.rows if r.group == key):
+            cells: list[list[Node]] = [[] for _ in heads]
+            if _is_evidence(row):
+                for i, cell in enumerate(row.cells):
+                    cells[column[i]] = builder.evidence(row, refs[i], cell)
+            else:
+                held: dict[str, list[tuple[int, Fact]]] = defaultdict(list)
+                for i, cell in enumerate(row.cells):
+                    for fact in cell:
+                        held[str(fact.value)].append((i, fact))
+                for value, holders in held.items():
+                    node = builder.value(row, value, holders, refs)
+                    if len(refs) > 1 and {i for i, _ in holders} == set(range(len(refs))):
+                        node.links = {column[i]: _link(row, fact) for i, fact in holders}
+                        cells[middle].append(node)
+                    else:
+                        for i, fact in holders:
+                            cells[column[i]].append(Node(node.id, node.kind, node.text, node.claim, node.weak,
+                                                         {column[i]: _link(row, fact)}))
+            rows.append(Row(row.property, row.label, row.differs, cells))
+        groups.append(Group(label, rows))
+    title = " vs ".join(ref.label for ref in refs)
+    events = _events(comparison, builder.details)
+    everything = graph.therapies.sources()
+    for ref in refs:
+        builder.details[f"therapy:{ref.id}"] = _therapy_details(graph.therapies, ref, everything)
+    return View(title, "-vs-".join(ref.id for ref in refs), heads, groups, builder.details, builder.rates,
+                events, table_html(comparison), [ref.label for ref in refs])
 
 
-def _add_hierarchy(view: nx.MultiDiGraph, therapies: Therapies, compared: list[TherapyRef]) -> dict[str, str]:
-    """Nodes for the compared therapies and every modality above them, linked child to direct parent."""
-    refs = {holder.id: holder for ref in compared for holder in therapies.lineage(ref)}
-    links = nx.DiGraph()
-    for ref in refs.values():
-        links.add_node(ref.id)
-        links.add_edges_from((ref.id, above.id) for above in therapies.lineage(ref)[1:])
-    ids = [ref.id for ref in compared]
-    for ref in [*compared, *(r for r in refs.values() if r.id not in ids)]:
-        above = " › ".join(r.label for r in therapies.lineage(ref)[1:])
-        title = f"{ref.label}\n{ref.level} (id: {ref.id})" + (f"\nis a: {above}" if above else "")
-        view.add_node(f"therapy:{ref.id}", kind=ref.level, label=ref.label, title=title, compared=ref.id in ids)
-    for child, parent in sorted(nx.transitive_reduction(links).edges):
-        title = f"{refs[child].label} is a {refs[parent].label}"
-        view.add_edge(f"therapy:{child}", f"therapy:{parent}", kind="is-a", label="is a", title=title)
-    return {ref.id: ref.label for ref in refs.values()}
+def overview_view(graph: TherapyGraph) -> View:
+    """Every modality as a row of the hierarchy, indented under its parent, with its products as one
+    summary that expands into them; each node's details list what is stated for it (not inherited)."""
+    therapies = graph.therapies
+    refs = therapies.all()
+    parent: dict[str, str] = {}
+    for ref in refs:
+        above = therapies.lineage(ref)[1:]
+        if above:
+            parent[ref.id] = above[0].id
+    children: dict[str, list[TherapyRef]] = defaultdict(list)
+    for ref in refs:
+        children[parent.get(ref.id, "")].append(ref)
+    details: dict[str, dict[str, Any]] = {}
+    sources = therapies.sources()
+    rows: list[Row] = []
+
+    def visit(ref: TherapyRef, depth: int) -> None:
+        products = [r for r in children[ref.id] if r.level == "product"]
+        node = Node(f"therapy:{ref.id}", "modality", ref.label, indent=depth)
+        details[node.id] = _therapy_details(therapies, ref, sources)
+        cell = []
+        if products:
+            summary = Node(f"products:{ref.id}", "summary", f"{len(products)} product{'s' * (len(products) > 1)}")
+            for product in products:
+                child = Node(f"therapy:{product.id}", "product", product.label)
+                details[child.id] = _therapy_details(therapies, product, sources)
+                summary.children.append(child)
+            details[summary.id] = {"title": f"Products of {ref.label}", "lines": [p.label for p in products],
+                                   "sources": []}
+            cell.append(summary)
+        rows.append(Row(ref.id, "", False, [[node], cell]))
+        for sub in (r for r in children[ref.id] if r.level == "modality"):
+            visit(sub, depth + 1)
+
+    for root in (r for r in children[""] if r.level == "modality"):
+        visit(root, 0)
+    hint = ("Every modality, indented under the one it belongs to, with its products; click a modality or product "
+            "for what is stated about it and where, a product count to open it.")
+    return View("All therapies", "all-therapies", [None, None], [Group("Modalities and their products", rows)],
+                details, hint=hint)
 
 
-class _Link(NamedTuple):
-    """One value of one therapy in one comparison row; `conflict` when its sources disagree."""
-
-    row: ComparisonRow
-    ref: TherapyRef
-    fact: Fact
-    conflict: bool
-
-
-def _stated_once(links: list[_Link], therapies: Therapies) -> list[_Link]:
-    """The overview links each value once, from the therapy it is about: an inherited value, or one
-    a modality shows for a sub-modality, is left to the modality stating it, and evidence a modality gathers from its products to those products."""
-    above = {ref.id: {r.id for r in therapies.lineage(ref)[1:]} for ref in {link.ref for link in links}}
-    reached: dict[str, set[str]] = defaultdict(set)
-    for link in links:
-        reached[_node_id(link.row, link.fact)].add(link.ref.id)
-    return [
-        link
-        for link in links
-        if not link.fact.note
-        and not (
-            _kind(link.row) in ("approval", "trial", "observation")
-            and any(link.ref.id in above[other] for other in reached[_node_id(link.row, link.fact)])
-        )
-    ]
+def _therapy_details(therapies: Therapies, ref: TherapyRef, sources: dict[str, Source]) -> dict[str, Any]:
+    above = " › ".join(r.label for r in therapies.lineage(ref)[1:])
+    lines = [f"{ref.level} (id: {ref.id})"] + ([f"is a: {above}"] if above else [])
+    cited: set[str] = set()
+    for row in therapies.properties(ref):
+        for fact in row.facts:
+            if not fact.note:
+                lines.append(f"{row.label}: {fact.label}")
+                cited.update(fact.sources)
+    return {"title": ref.label, "lines": lines, "sources": _sources(sorted(cited), sources)}
 
 
-def _add_value(view: nx.MultiDiGraph, link: _Link, labels: dict[str, str], cited: dict[str, Source]) -> str:
-    """The value's node, created once and shared by every therapy that has it, and this therapy's edge to it."""
-    row, ref, fact = link.row, link.ref, link.fact
-    node = _node_id(row, fact)
-    if node not in view:
-        label = f"{row.label}: {fact.label}" if isinstance(fact.value, bool) else fact.label
-        view.add_node(node, kind=_kind(row), label=label, title=f"{row.label}: {fact.label}", compared=False)
-    notes = [note for note in (_note(fact, labels), "sources disagree" if link.conflict else "") if note]
-    title = f"{ref.label}\n{row.label}: {fact.label}" + "".join(f"\n({note})" for note in notes)
-    kind = "conflict" if link.conflict else "inherited" if fact.note else "stated"
-    title += "\n\n" + _cite(fact.sources, cited)
-    view.add_edge(f"therapy:{ref.id}", node, kind=kind, label=row.label, title=title)
-    return node
+class _Builder:
+    """Nodes, their details and the charts' rates, from one comparison."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.details: dict[str, dict[str, Any]] = {}
+        self.rates: list[Rate] = []
+        self.count = 0
+
+    def value(self, row: ComparisonRow, value: str, holders: list[tuple[int, Fact]], refs: list[TherapyRef]) -> Node:
+        facts = [fact for _, fact in holders]
+        node = Node(f"{row.property}={value}", "target" if row.property == "tkg:targetAntigen" else "value",
+                    facts[0].label, *self._claim(facts))
+        lines = [f"{refs[i].label}: {fact_text(fact, self.comparison.sources)}" for i, fact in holders]
+        if row.conflict and any(len(cell) > 1 for cell in row.cells):
+            lines.append("Sources disagree in this row.")
+        self._detail(node, f"{row.label}: {facts[0].label}", lines, facts)
+        return node
+
+    def evidence(self, row: ComparisonRow, ref: TherapyRef, cell: list[Fact]) -> list[Node]:
+        kind = _evidence_kind(row)
+        items = [self._item(row, ref, kind, fact) for fact in cell]
+        rates = [fact for fact in cell if kind == "observation" and _percentage(fact.value) is not None]
+        if len(items) <= (1 if rates else SUMMARISE):
+            return items
+        summary = Node(f"summary:{row.property}:{ref.id}", "summary", _summary(kind, cell), *self._claim(cell),
+                       children=items)
+        self._detail(summary, f"{row.label}: {ref.label}", [str(fact_text(f, self.comparison.sources)) for f in cell],
+                     cell)
+        return [summary]
+
+    def _item(self, row: ComparisonRow, ref: TherapyRef, kind: str, fact: Fact) -> Node:
+        self.count += 1
+        node = Node(f"{kind}:{self.count}", kind, fact.label, *self._claim([fact]))
+        self._detail(node, f"{row.label}: {ref.label}", [str(fact_text(fact, self.comparison.sources))], [fact])
+        percentage = _percentage(fact.value) if kind == "observation" else None
+        if percentage is not None:
+            interval = fact.value.get("interval") or [None, None]
+            self.rates.append(Rate(
+                group=row.label.removeprefix("observed "), therapy=ref.label, product=fact.value.get("product") or ref.label,
+                trial=fact.value.get("trial") or "", percentage=percentage, low=interval[0], high=interval[1],
+                numerator=_int(fact.value.get("numerator")), denominator=_int(fact.value.get("denominator")),
+                context=fact.value.get("context") or "", node=node.id))
+        return node
+
+    def _claim(self, facts: list[Fact]) -> tuple[str, bool]:
+        """The strongest kind of claim behind the facts (first word), and whether all are popular claims."""
+        sources = self.comparison.sources
+        kinds = [sources[s] for f in facts for s in f.sources if s in sources]
+        strongest = max(kinds, key=lambda s: s.strength, default=None)
+        return (strongest.kind.split()[0] if strongest else ""), all(fact_text(f, sources).weak for f in facts)
+
+    def _detail(self, node: Node, title: str, lines: list[str], facts: list[Fact]) -> None:
+        cited = sorted({s for f in facts for s in f.sources})
+        self.details[node.id] = {"title": title, "lines": lines, "sources": _sources(cited, self.comparison.sources)}
 
 
-def _add_sources(view: nx.MultiDiGraph, node: str, source_ids: list[str], cited: dict[str, Source]) -> None:
-    """A node per source (once), linked to the value it states."""
-    for source_id in source_ids:
-        source = f"source:{source_id}"
-        if source not in view:
-            kind = f" ({cited[source_id].kind})" if source_id in cited else ""
-            title = f"Source{kind}\n{_cite([source_id], cited)}"
-            view.add_node(source, kind="source", label=source_id.removeprefix("src:"), title=title, compared=False)
-        title = f"{source_id} states: {view.nodes[node]['label']}"
-        view.add_edge(source, node, kind="states", label="states", title=title)
+def _is_evidence(row: ComparisonRow) -> bool:
+    return row.property.split(":", 1)[0] in ("approval", "trial", "outcome", "adverse-event", "label-event")
 
 
-def _note(fact: Fact, labels: dict[str, str]) -> str:
-    """`Fact.note` with the therapy's label in place of its id."""
-    named = fact.applies_to or fact.inherited_from
-    return fact.note.replace(named, labels.get(named, named)) if named else ""
-
-
-def _kind(row: ComparisonRow) -> str:
-    """Node kind for a row's values, read from the row key (`approval:fda`, `trial:trials`, `tkg:cellSource`)."""
+def _evidence_kind(row: ComparisonRow) -> str:
     prefix = row.property.split(":", 1)[0]
-    if prefix in ("outcome", "adverse-event"):
-        return "observation"
-    if prefix in ("approval", "trial"):
-        return prefix
-    return "target" if row.property == _TARGET_PROPERTY else "value"
+    return {"outcome": "observation", "adverse-event": "observation"}.get(prefix, prefix)
 
 
-def _node_id(row: ComparisonRow, fact: Fact) -> str:
-    """One node per property value, approval, trial and observation, whichever therapy reaches it.
+def _link(row: ComparisonRow, fact: Fact) -> str:
+    if row.conflict and any(len(cell) > 1 for cell in row.cells):
+        return "conflict"
+    return "inherited" if fact.note else "stated"
 
-    An observation has no id in the comparison: its row, rate and sources identify it.
-    """
-    kind = _kind(row)
-    if kind == "approval":
-        return f"approval:{fact.value['approval']}"
-    if kind == "trial":
-        return f"trial:{fact.value}"
+
+def _percentage(value: Any) -> float | None:
+    """The rate a fact reports, in percent: the reported percentage, else n/N."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("percentage") is not None:
+        return float(value["percentage"])
+    if value.get("numerator") is not None and value.get("denominator"):
+        return 100 * float(value["numerator"]) / float(value["denominator"])
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _summary(kind: str, cell: list[Fact]) -> str:
+    """`42–95 % · 7 products · 9 trials`, `12 approvals · 5 products · 2017–2025`, `9 trials`."""
+    values = [f.value for f in cell if isinstance(f.value, dict)]
+    products = len({v.get("product") for v in values if v.get("product")})
+    counted = f" · {products} product{'s' * (products != 1)}" if products > 1 else ""
     if kind == "observation":
-        rate = json.dumps(fact.value, sort_keys=True, default=str)
-        return f"observation:{row.property}:{rate}:{','.join(fact.sources)}"
-    return f"{kind}:{row.property}={fact.value}"
+        rates = sorted(p for p in (_percentage(v) for v in values) if p is not None)
+        trials = len({v.get("trial") for v in values if v.get("trial")})
+        span = f"{rates[0]:.0f}–{rates[-1]:.0f} %" if rates and rates[0] != rates[-1] else f"{rates[0]:.0f} %" if rates else ""
+        return " · ".join(p for p in (span, counted.removeprefix(" · "), f"{trials} trial{'s' * (trials != 1)}" if trials
+                                      else f"{len(cell)} observations") if p)
+    years = sorted(str(v.get("date"))[:4] for v in values if v.get("date"))
+    when = f" · {years[0]}–{years[-1]}" if years and years[0] != years[-1] else f" · {years[0]}" if years else ""
+    noun = {"approval": "approvals", "trial": "trials", "label-event": "label safety actions"}.get(kind, "items")
+    return f"{len(cell)} {noun}{counted}{when}"
 
 
-def _value_title(held: list[tuple[TherapyRef, Fact]], labels: dict[str, str], cited: dict[str, Source]) -> str:
-    """Who has the value (and from where it is inherited), then every source stating it."""
-    lines = [f"• {ref.label}" + (f" ({_note(fact, labels)})" if fact.note else "") for ref, fact in held]
-    source_ids = sorted({s for _, fact in held for s in fact.sources})
-    return "\n".join(lines) + "\n\n" + _cite(source_ids, cited)
-
-
-def _cite(source_ids: Sequence[str], cited: dict[str, Source]) -> str:
-    """Each source's kind of claim and date, citation, and DOI, PubMed, ClinicalTrials.gov or web
-    link, as plain text."""
-    if not source_ids:
-        return "No source recorded."
-    parts = []
+def _sources(source_ids: Sequence[str], sources: dict[str, Source]) -> list[dict[str, Any]]:
+    """Each source as the details panel lists it: kind, date and citation; a link only to DOI,
+    PubMed or ClinicalTrials.gov over https; where a copy was read, as text."""
+    entries = []
     for source_id in source_ids:
-        source = cited.get(source_id)
-        kind = f"{source.kind}, {source.date or 'undated'}" if source else ""
-        read_at = f"Read at {' and '.join(source.read_at)}" if source and source.read_at else ""
-        parts.append("\n".join(p for p in (kind, source.citation, source.link, read_at) if p) if source else source_id)
-    return "Sources:\n" + "\n\n".join(parts)
+        source = sources.get(source_id)
+        if source is None:
+            entries.append({"text": source_id, "href": None, "more": []})
+            continue
+        more = [source.url] if source.url and source.url != _safe_link(source) else []
+        more += [f"read at {copy}" for copy in source.read_at]
+        entries.append({"text": f"{source.kind}, {source.date or 'undated'}. {source.citation}",
+                        "href": _safe_link(source), "more": more})
+    return entries
 
 
-def render_html(view_graph: nx.MultiDiGraph, title: str | None = None) -> str:
-    """One self-contained page: the network, a legend and a details panel; nothing is fetched."""
+def _safe_link(source: Source) -> str | None:
+    """https://doi.org/…, https://pubmed.ncbi.nlm.nih.gov/…/ or https://clinicaltrials.gov/study/…, or None."""
+    if source.doi:
+        href = "https://doi.org/" + quote(source.doi, safe="/().;:-_")
+    elif source.pmid and source.pmid.isdigit():
+        href = f"https://pubmed.ncbi.nlm.nih.gov/{source.pmid}/"
+    elif source.nct and re.fullmatch(r"NCT\d{8}", source.nct):
+        href = f"https://clinicaltrials.gov/study/{source.nct}"
+    else:
+        return None
+    parts = urlsplit(href)
+    return href if parts.scheme == "https" and parts.hostname in _SAFE_HOSTS else None
+
+
+def _events(comparison: Comparison, details: dict[str, dict[str, Any]]) -> list[TimelineEvent]:
+    """Every approval (with its conversion and withdrawal) and label safety action of the compared
+    therapies' products, once each, for the timeline; each event's details go into `details`."""
+    events: dict[tuple[Any, ...], TimelineEvent] = {}
+    labels = {ref.id: ref.label for ref in comparison.therapies}
+    for row in comparison.rows:
+        for fact in (f for cell in row.cells for f in cell):
+            value = fact.value if isinstance(fact.value, dict) else {}
+            if row.property.endswith(":indications") and value.get("date"):
+                product = labels.get(value["product"], value["product"])
+                regulator = _short(row.label.removeprefix("approved indications: "))
+                what = value.get("indication") or fact.label
+                pathway = _pathway(value.get("pathway"))
+                dated = [("approval", value["date"], pathway), ("conversion", value.get("regular"), "regular"),
+                         ("withdrawal", value.get("withdrawn"), None)]
+                for kind, date, path in dated:
+                    if date:
+                        event = TimelineEvent(product, regulator, dt.date.fromisoformat(date), kind, path, what,
+                                              f"event:{value['approval']}:{kind}")
+                        events[(product, regulator, date, kind, what)] = event
+                        details[event.node] = {"title": f"{product}: {kind} ({regulator}, {date})",
+                                               "lines": [fact.label], "sources": _sources(fact.sources, comparison.sources)}
+            elif row.property == "label-event:label-events" and value.get("date"):
+                for product in value.get("products") or []:
+                    event = TimelineEvent(product, _short(value.get("agency") or ""), dt.date.fromisoformat(value["date"]),
+                                          "label-event", None, fact.label, f"event:{value['event']}")
+                    events[(product, value["date"], value["event"])] = event
+                    details[event.node] = {"title": f"Label safety action ({value['date']})", "lines": [fact.label],
+                                           "sources": _sources(fact.sources, comparison.sources)}
+    return sorted(events.values(), key=lambda e: (e.product, e.regulator, e.date, e.kind))
+
+
+def _short(agency: str) -> str:
+    """`FDA` from `US Food and Drug Administration (FDA)`."""
+    found = re.search(r"\(([^()]+)\)\s*$", agency)
+    return found.group(1) if found else agency
+
+
+def _pathway(label: str | None) -> str | None:
+    if not label:
+        return None
+    for word in ("accelerated", "conditional", "regular"):
+        if word in label.lower():
+            return word
+    return None
+
+
+# --- drawing --------------------------------------------------------------------------------------
+
+
+def _x(column: int) -> float:
+    return LABEL_WIDTH + GAP + column * (NODE_WIDTH + GAP)
+
+
+def _width(view: View) -> float:
+    return _x(len(view.heads)) + 8
+
+
+def _wrap(text: str, chars: int = CHARS) -> list[str]:
+    return textwrap.wrap(text, chars, break_on_hyphens=False) or [""]
+
+
+def _chars(width: float) -> int:
+    """Characters per line that fit a node `width` px wide at FONT."""
+    return int(CHARS * (width - 2 * PAD) / (NODE_WIDTH - 2 * PAD))
+
+
+def _height(node: Node, width: float = NODE_WIDTH) -> float:
+    return len(_wrap(node.text, _chars(width))) * LINE + 2 * PAD
+
+
+def graph_svg(view: View, *, interactive: bool = False) -> str:
+    """The comparison (or overview) graph as one SVG: column heads, group bands, rows of nodes linked to
+    their therapies' spines, a legend. Summaries are drawn collapsed; with `interactive`, their items
+    are drawn too, hidden, for the page's script to show."""
     esc = html.escape
-    title = title or view_graph.graph.get("title") or "Therapy KG"
-    large = view_graph.number_of_nodes() > LARGE_VIEW
-    positions = _layout(view_graph)
-    nodes = []
-    for node, data in view_graph.nodes(data=True):
-        x, y = positions[node]
-        item = {"id": node, "label": _label(data), "title": data["title"], "group": data["kind"]}
-        item.update(x=round(x, 1), y=round(y, 1))
-        if data.get("compared"):
-            item.update(borderWidth=4, font={"size": _HUB_FONT}, margin=14)
-        nodes.append(item)
+    width = _width(view)
+    body: list[str] = []
+    y = 8.0
+    for column, head in enumerate(view.heads):
+        if head is not None:
+            body.append(_head(head, _x(column), y))
+        elif any(h is not None for h in view.heads):
+            body.append(_text(_x(column) + NODE_WIDTH / 2, y + HEAD / 2 + 4, "shared by all", size=FONT,
+                              fill="#57606a", anchor="middle"))
+    y += HEAD + ROW_GAP if any(h is not None for h in view.heads) else 0
+    top = y
+    for group in view.groups:
+        body.append(f'<g class="kg-row kg-band" data-h="{GROUP_HEAD}" transform="translate(0,{y:.0f})">'
+                    f'<rect width="{width:.0f}" height="{GROUP_HEAD - 4}" fill="#24292f" rx="3"/>'
+                    f'{_text(10, 19, group.label, size=14, fill="#ffffff", weight="bold")}</g>')
+        y += GROUP_HEAD + ROW_GAP
+        for row in group.rows:
+            drawn, height = _row(view, row, interactive)
+            body.append(f'<g class="kg-row" transform="translate(0,{y:.0f})">{drawn}</g>')
+            y += height + ROW_GAP
+    spines = [_spine(view, column, top, y) for column, head in enumerate(view.heads) if head is not None]
+    legend, legend_height = _legend_svg(view, 0)
+    legend = legend.replace('<g class="kg-legend">', f'<g class="kg-legend" transform="translate(0,{y + 8:.0f})">', 1)
+    height = y + 8 + legend_height
+    style = ("<style>.kg-node{cursor:pointer}.kg-node:focus{outline:none}.kg-node:focus rect.kg-box,"
+             ".kg-node.kg-selected rect.kg-box{stroke:#d35400;stroke-width:3}text{font-family:system-ui,sans-serif}</style>")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-graph" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-label="{esc(view.title)}" '
+            f'data-top="{top:.0f}" data-legend="{legend_height:.0f}">'
+            f"<title>{esc(view.title)}</title>{style}{''.join(spines)}{''.join(body)}{legend}</svg>")
+
+
+def _head(ref: TherapyRef, x: float, y: float) -> str:
+    kind = KINDS["therapy"]
+    lines = _wrap(ref.label, 26)[:2]
+    texts = "".join(_text(x + NODE_WIDTH / 2, y + 24 + i * 19, line, size=15, fill=kind.text, weight="bold",
+                          anchor="middle") for i, line in enumerate(lines))
+    level = _text(x + NODE_WIDTH / 2, y + HEAD - 10, ref.level, size=12, fill="#dbe9f7", anchor="middle")
+    return (f'<g class="kg-node" tabindex="0" role="button" data-node="therapy:{html.escape(ref.id)}" '
+            f'aria-label="{html.escape(ref.label)}"><title>{html.escape(ref.label)} ({ref.level})</title>'
+            f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{NODE_WIDTH}" height="{HEAD}" rx="8" '
+            f'fill="{kind.fill}" stroke="{kind.stroke}" stroke-width="2"/>{texts}{level}</g>')
+
+
+def _spine(view: View, column: int, top: float, bottom: float) -> str:
+    x = _spine_x(view, column)
+    return (f'<line class="kg-spine" x1="{x:.0f}" y1="{top - ROW_GAP:.0f}" x2="{x:.0f}" y2="{bottom:.0f}" '
+            f'stroke="#1f4e79" stroke-width="2" stroke-opacity="0.35"/>')
+
+
+def _spine_x(view: View, column: int) -> float:
+    """A therapy's spine runs on its column's side towards the shared column."""
+    shared = view.heads.index(None) if None in view.heads else len(view.heads)
+    return _x(column) + NODE_WIDTH + GAP / 2 if column < shared else _x(column) - GAP / 2
+
+
+def _row(view: View, row: Row, interactive: bool) -> tuple[str, float]:
+    """One row's label and cells, and its collapsed height; each cell records its heights collapsed
+    and expanded (`data-h`, `data-x`) so the page can reflow the rows when a summary opens."""
+    parts = []
+    label_lines = _wrap(row.label, LABEL_CHARS)
+    label_height = len(label_lines) * LINE + 2 * PAD
+    weight = "bold" if row.differs else "normal"
+    parts.append("".join(_text(0, PAD + FONT + i * LINE, line, size=FONT, weight=weight) for i, line in
+                         enumerate(label_lines)))
+    height = label_height
+    for column, nodes in enumerate(row.cells):
+        if not nodes:
+            continue
+        x, y, drawn = _x(column), 0.0, []
+        for node in nodes:
+            shift = INDENT * node.indent
+            drawn.append(_node(view, node, x + shift, y, column, width=NODE_WIDTH - shift))
+            y += _height(node, NODE_WIDTH - shift) + NODE_GAP
+        collapsed = y - NODE_GAP
+        expanded = collapsed
+        if interactive:
+            for node in (n for n in nodes if n.children):
+                more, y = [], collapsed + NODE_GAP
+                for child in node.children:
+                    more.append(_node(view, child, x + 12, y, None, width=NODE_WIDTH - 12))
+                    y += _height(child, NODE_WIDTH - 12) + NODE_GAP
+                expanded = y - NODE_GAP
+                drawn.append(f'<g class="kg-more" data-for="{html.escape(node.id)}" display="none">{"".join(more)}</g>')
+        parts.append(f'<g class="kg-cell" data-h="{collapsed:.0f}" data-x="{expanded:.0f}">{"".join(drawn)}</g>')
+        height = max(height, collapsed)
+    return f'<g class="kg-label" data-h="{label_height:.0f}"></g>' + "".join(parts), height
+
+
+def _node(view: View, node: Node, x: float, y: float, column: int | None, width: float = NODE_WIDTH) -> str:
+    """A node: box, wrapped text, claim badge, and its links to the spines of the columns it belongs to."""
+    esc = html.escape
+    kind = KINDS[node.kind]
+    lines = _wrap(node.text, _chars(width))
+    height = _height(node, width)
+    links = node.links or ({column: "stated"} if column is not None and view.heads[column] is not None else {})
     edges = []
-    for number, (source, target, data) in enumerate(view_graph.edges(data=True)):
-        _, colour, dashed = EDGE_STYLES[data["kind"]]
-        edges.append(
-            {
-                "id": f"e{number}",
-                "from": source,
-                "to": target,
-                "label": _wrap(data["label"], lines=2),
-                "title": data["title"],
-                "dashes": dashed and not large,
-                "color": {"color": colour, "highlight": _HIGHLIGHT, "hover": _HIGHLIGHT},
-                "width": 2 if data["kind"] in ("is-a", "conflict") else 1,
-            }
-        )
-    document = {"nodes": nodes, "edges": edges, "options": _options(large)}
-    counts = f"{len(nodes)} nodes, {len(edges)} edges"
-    kinds = {data["kind"] for _, data in view_graph.nodes(data=True)}
-    edge_kinds = {data["kind"] for _, _, data in view_graph.edges(data=True)}
-    scripts = [f"\n{_asset('vis-network.min.js')}\n", _PAGE_SCRIPT]
-    return "".join(
-        [
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-            f'<meta http-equiv="Content-Security-Policy" content="{_policy(scripts)}">\n',
-            f"<title>{esc(title)}</title>\n",
-            f"<style>\n{_asset('vis-network.css')}\n</style>\n<style>{_PAGE_STYLE}</style>\n</head><body>\n",
-            f"<header><h1>{esc(title)}</h1><p>{counts}. Hover or click a node or an edge for its values, ",
-            "sources and links; scroll to zoom, drag to move.</p></header>\n",
-            f'<main><div id="kg-network" role="img" aria-label="{esc(title)}"></div>\n<aside>\n',
-            '<label class="find">Find <input id="kg-find" type="search" placeholder="a label, e.g. CD19"></label>\n',
-            _legend(kinds, edge_kinds, large),
-            '<h2>Details</h2><pre id="kg-details">Click a node or an edge to see its values and sources here.</pre>\n',
-            "</aside></main>\n",
-            f'<script type="application/json" id="kg-view-data">{_script_json(document)}</script>\n',
-            *(f"<script>{script}</script>\n" for script in scripts),
-            "</body></html>\n",
-        ]
-    )
+    for linked, link in links.items():
+        _, colour, dash = LINKS[link]
+        spine = _spine_x(view, linked)
+        start = x if spine < x else x + width
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        edges.append(f'<line class="kg-link kg-{link}" x1="{spine:.0f}" y1="{y + height / 2:.0f}" x2="{start:.0f}" '
+                     f'y2="{y + height / 2:.0f}" stroke="{colour}" stroke-width="2"{dashes}/>')
+    inherited = bool(links) and all(link == "inherited" for link in links.values())
+    conflict = any(link == "conflict" for link in links.values())
+    stroke = LINKS["conflict"][1] if conflict else kind.stroke
+    dash = ' stroke-dasharray="6 4"' if inherited else ""
+    text = "".join(_text(x + PAD, y + PAD + FONT + i * LINE, line, size=FONT, fill=kind.text,
+                         style="italic" if node.weak else "normal") for i, line in enumerate(lines))
+    badge = _badge(node.claim, x + width, y) if node.claim else ""
+    more = ' aria-expanded="false"' if node.children else ""
+    tip = node.text + (f" ({node.claim} claim)" if node.claim else "") + (" — click to expand" if node.children else "")
+    return (f'{"".join(edges)}<g class="kg-node kg-{node.kind}" tabindex="0" role="button" data-node="{esc(node.id)}" '
+            f'aria-label="{esc(node.text)}"{more}><title>{esc(tip)}</title>'
+            f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{width:.0f}" height="{height:.0f}" rx="6" '
+            f'fill="{kind.fill}" stroke="{stroke}" stroke-width="{2 if conflict else 1.5}"{dash}/>{text}{badge}</g>')
 
 
-def write_view(path: str | Path, html_text: str) -> None:
-    """Write the page atomically: a reader never opens half a file."""
-    write_text(Path(path), html_text)
+def _badge(claim: str, right: float, top: float) -> str:
+    colour = CLAIMS.get(claim, "#9e9e9e")
+    width = 7 * len(claim) + 10
+    return (f'<rect x="{right - width - 4:.0f}" y="{top - 8:.0f}" width="{width}" height="15" rx="7" fill="{colour}"/>'
+            + _text(right - 4 - width / 2, top + 3, claim, size=11, fill="#ffffff", anchor="middle"))
 
 
-@cache
-def _asset(name: str) -> str:
-    """A file of the vis-network build bundled in pyvis, found without importing pyvis (slow to import)."""
-    spec = find_spec("pyvis")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("pyvis is not installed; it provides the vis-network script the views inline.")
-    return (Path(spec.submodule_search_locations[0]) / "lib" / "vis-9.1.2" / name).read_text(encoding="utf-8")
+def _legend_svg(view: View, y: float) -> tuple[str, float]:
+    """The kinds of node and link drawn, and the claim badges, in a band under the graph (wrapped to
+    its width); returns the band and its height."""
+    kinds = {n.kind for g in view.groups for r in g.rows for c in r.cells for n in c}
+    kinds |= {ch.kind for g in view.groups for r in g.rows for c in r.cells for n in c for ch in n.children}
+    entries: list[tuple[str, str, str, str]] = [(k.legend, k.fill, k.stroke, "") for key, k in KINDS.items() if key in kinds]
+    drawn = {link for g in view.groups for r in g.rows for c in r.cells for n in c for link in n.links.values()}
+    entries += [(label, "", colour, dash or "-") for key, (label, colour, dash) in LINKS.items() if key in drawn]
+    items, x, row_y = [], 10.0, y + 16
+    for label, fill, stroke, dash in entries:
+        step = 34 + 6.5 * len(label)
+        if x + step > _width(view) and x > 10:
+            x, row_y = 10.0, row_y + 22
+        if not dash:
+            swatch = f'<rect x="{x:.0f}" y="{row_y - 11:.0f}" width="22" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
+        else:
+            dashes = f' stroke-dasharray="{dash}"' if dash != "-" else ""
+            swatch = (f'<line x1="{x:.0f}" y1="{row_y - 4:.0f}" x2="{x + 22:.0f}" y2="{row_y - 4:.0f}" stroke="{stroke}" '
+                      f'stroke-width="2"{dashes}/>')
+        items.append(swatch + _text(x + 28, row_y, label, size=12, fill="#333333"))
+        x += step
+    badges, x = [], 66.0
+    for claim in CLAIMS:
+        width = 7 * len(claim) + 10
+        badges.append(_badge(claim, x + width + 4, row_y + 22))
+        x += width + 8
+    items.append(_text(10, row_y + 26, "claims:", size=12, fill="#333333") + "".join(badges))
+    return f'<g class="kg-legend">{"".join(items)}</g>', row_y + 40 - y
+
+
+def _text(x: float, y: float, text: str, *, size: int, fill: str = "#1b1f24", weight: str = "normal",
+          anchor: str = "start", style: str = "normal") -> str:
+    extra = (f' font-weight="{weight}"' if weight != "normal" else "") + (
+        f' text-anchor="{anchor}"' if anchor != "start" else "") + (f' font-style="{style}"' if style != "normal" else "")
+    return f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" fill="{fill}"{extra}>{html.escape(text)}</text>'
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+TABS = (("graph", "Graph"), ("evidence", "Evidence"), ("timeline", "Approvals"), ("table", "Table"))
+
+
+def render_svg(view: View) -> str:
+    """The graph alone, for slides: summaries collapsed, no script."""
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + graph_svg(view) + "\n"
+
+
+def render_html(view: View) -> str:
+    """One self-contained page: the graph, the evidence chart, the approval timeline and the table as
+    tabs (the overview has the graph only), a find box, zoom, SVG and PNG export, and a details panel
+    whose sources link to DOI, PubMed and ClinicalTrials.gov. Nothing is fetched."""
+    esc = html.escape
+    panels = {"graph": f'<div class="kg-scroll">{graph_svg(view, interactive=True)}</div>'}
+    if view.therapies:
+        panels["evidence"] = f'<div class="kg-scroll">{forest_plot(view.rates, view.therapies, title="Observed rates with 95 % intervals: " + view.title)}</div>'
+        panels["timeline"] = f'<div class="kg-scroll">{timeline(view.events, title="Regulatory history: " + view.title)}</div>'
+        panels["table"] = f'<div class="kg-scroll kg-table">{view.table}</div>'
+    tabs = [(key, label) for key, label in TABS if key in panels]
+    nav = "".join(
+        f'<button type="button" role="tab" id="tab-{key}" aria-controls="panel-{key}" '
+        f'aria-selected="{"true" if i == 0 else "false"}" tabindex="{0 if i == 0 else -1}">{label}</button>'
+        for i, (key, label) in enumerate(tabs))
+    sections = "".join(
+        f'<section id="panel-{key}" role="tabpanel" aria-labelledby="tab-{key}"{" hidden" if i else ""}>{panels[key]}</section>'
+        for i, (key, _) in enumerate(tabs))
+    data = {"details": view.details, "find": find_list(view), "name": view.name}
+    scripts = [_PAGE_SCRIPT]
+    return "".join([
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{_policy(scripts)}">\n',
+        f"<title>{esc(view.title)}</title>\n<style>{_PAGE_STYLE}{TABLE_STYLE}</style>\n</head><body>\n",
+        f"<header><h1>{esc(view.title)}</h1><p>{esc(view.hint)}</p></header>\n",
+        f'<nav role="tablist" aria-label="Views">{nav}</nav>\n<main><div class="kg-panels">{sections}</div>\n<aside>\n',
+        '<label class="kg-find">Find <input id="kg-find" type="search" placeholder="e.g. CD19, autologous"></label>\n',
+        '<div class="kg-tools" role="group" aria-label="Zoom"><button type="button" data-zoom="0.8">−</button>'
+        '<button type="button" data-zoom="1.25">+</button><button type="button" data-zoom="fit">Fit</button>'
+        '<button type="button" data-zoom="1">100 %</button></div>\n',
+        '<div class="kg-tools" role="group" aria-label="Export"><button type="button" id="kg-svg">Download SVG</button>'
+        '<button type="button" id="kg-png">Download PNG</button></div>\n',
+        '<h2>Details</h2><div id="kg-details" aria-live="polite">Click a node, or focus it and press Enter, to see '
+        "its values and sources here.</div>\n</aside></main>\n",
+        f'<script type="application/json" id="kg-view-data">{_script_json(data)}</script>\n',
+        *(f"<script>{script}</script>\n" for script in scripts),
+        "</body></html>\n",
+    ])
+
+
+def write_view(path: str | Path, text: str) -> None:
+    """Write the page or SVG atomically: a reader never opens half a file."""
+    write_text(Path(path), text)
+
+
+def find_list(view: View) -> list[tuple[str, str]]:
+    """(node id, searchable text), therapies, targets and values before evidence and observations."""
+    nodes = [n for g in view.groups for r in g.rows for c in r.cells for n in c]
+    nodes += [child for n in nodes for child in n.children]
+    rank = {kind: i for i, kind in enumerate(FIND_ORDER)}
+    heads = [(f"therapy:{h.id}", h.label) for h in view.heads if h is not None]
+    found = dict(heads)
+    for node in sorted(nodes, key=lambda n: rank.get(n.kind, len(rank))):
+        found.setdefault(node.id, f"{node.text} {view.details.get(node.id, {}).get('title', '')}")
+    return list(found.items())
 
 
 def _policy(scripts: list[str]) -> str:
-    """Content-Security-Policy: only the page's own scripts run (by hash, so neither an injected
-    script nor an inline event handler would), and nothing is loaded from anywhere."""
+    """Content-Security-Policy: only the page's own scripts run (by hash, so neither an injected script
+    nor an inline event handler would), nothing is loaded from anywhere; images only from data: and
+    blob: URLs, which the PNG export draws through."""
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
-    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:"
+    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:"
 
 
 def _script_json(document: Any) -> str:
@@ -347,263 +702,220 @@ def _script_json(document: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _wrap(text: str, width: int = _LABEL_WIDTH, lines: int = _LABEL_LINES) -> str:
-    """A label broken into short lines, cut with an ellipsis; the tooltip keeps the whole text."""
-    wrapped = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
-    if len(wrapped) > lines:
-        wrapped = [*wrapped[: lines - 1], textwrap.shorten(" ".join(wrapped[lines - 1 :]), width, placeholder=" …")]
-    return "\n".join(wrapped)
-
-
-def _options(large: bool) -> dict[str, Any]:
-    """vis-network options: colour and shape per kind, straight edges, no physics (positions are given)."""
-    groups = {
-        kind: {
-            "shape": style.shape,
-            "color": {
-                "background": style.background,
-                "border": style.border,
-                "highlight": {"background": style.background, "border": _HIGHLIGHT},
-                "hover": {"background": style.background, "border": _HIGHLIGHT},
-            },
-            "font": {"color": style.font},
-        }
-        for kind, style in STYLES.items()
-    }
-    return {
-        "groups": groups,
-        "nodes": {"font": {"size": _FONT, "face": "system-ui, sans-serif"}, "size": 14, "borderWidth": 1, "margin": 8},
-        "edges": {
-            "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
-            "font": {"size": 11, "color": "#4a5563", "strokeWidth": 4, "strokeColor": "#ffffff"},
-            "smooth": False,
-        },
-        "physics": {"enabled": False},
-        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": large, "hideEdgesOnZoom": large},
-        "layout": {"improvedLayout": False},
-    }
-
-
-def _layout(view: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
-    """Positions, in time linear in the view's size, that follow the modality hierarchy.
-
-    Each therapy is the centre of a cluster: the nodes nearest only to it (when compared) spiral
-    around it, nearest first, and its sub-modalities' and products' clusters sit on a ring around
-    that spiral, a single one below it. A node nearest to several compared therapies (a shared
-    value, a shared source) spirals around their lowest common modality, between them.
-    """
-    therapies = [node for node, kind in view.nodes(data="kind") if kind in ("modality", "product")]
-    hubs = [node for node in therapies if view.nodes[node]["compared"]] or therapies[:1]
-    parent: dict[str, str] = {}
-    for child, above, kind in view.edges(data="kind"):
-        if kind == "is-a":
-            parent.setdefault(child, above)
-    children: dict[str, list[str]] = defaultdict(list)
-    for therapy in therapies:
-        children[parent.get(therapy, "")].append(therapy)
-    owners, distance = _nearest_hubs(view, hubs)
-    local: dict[str, list[str]] = defaultdict(list)
-    for node in view:
-        if node not in parent and node not in children[""]:
-            local[_common_ancestor(owners.get(node, frozenset()), parent)].append(node)
-    kinds = list(STYLES)
-
-    def order(node: str) -> tuple[int, float, int, str]:
-        """A therapy's own nodes before shared ones, nearest first, then by kind and label."""
-        data = view.nodes[node]
-        return len(owners.get(node, ())), distance.get(node, math.inf), kinds.index(data["kind"]), data["label"]
-
-    for members in local.values():
-        members.sort(key=order)
-
-    spirals: dict[str, list[tuple[float, float]]] = {}
-    offsets: dict[str, tuple[float, float]] = {}
-
-    def measure(centre: str) -> tuple[float, float, float, float]:
-        """Lay out a cluster around its centre; returns its bounding box (left, top, right, bottom)."""
-        hole = math.pi * _FILL * (_width(view.nodes[centre]) / 2 + _GAP) ** 2 if centre else 0.0
-        spirals[centre], inner = _spiral([_area(view.nodes[n]) for n in local[centre]], hole)
-        box = (-inner, -inner, inner, inner)
-        kids = [(child, measure(child)) for child in children[centre]]
-        if len(kids) == 1:
-            child, (left, top, right, bottom) = kids[0]
-            offsets[child] = (0.0, inner + _GAP - top)
-        elif kids:
-            spans = {child: 2 * max(map(abs, kid_box)) + _GAP for child, kid_box in kids}
-            ring = sum(spans.values()) / (2 * math.pi) if len(kids) > 2 else 0.0
-            angle = math.pi - math.pi * spans[kids[0][0]] / sum(spans.values())
-            directions = {}
-            for child, (left, top, right, bottom) in kids:
-                share = 2 * math.pi * spans[child] / sum(spans.values())
-                ux, uy = directions[child] = (math.cos(angle + share / 2), math.sin(angle + share / 2))
-                ring = max(ring, inner + _GAP + max(-ux * left, -ux * right) + max(-uy * top, -uy * bottom))
-                angle += share
-            offsets.update((child, (ring * ux, ring * uy)) for child, (ux, uy) in directions.items())
-        for child, (left, top, right, bottom) in kids:
-            dx, dy = offsets[child]
-            box = (min(box[0], dx + left), min(box[1], dy + top), max(box[2], dx + right), max(box[3], dy + bottom))
-        return box
-
-    positions: dict[str, tuple[float, float]] = {}
-
-    def place(centre: str, x: float, y: float) -> None:
-        positions[centre] = (x, y)
-        positions.update((node, (x + dx, y + dy)) for node, (dx, dy) in zip(local[centre], spirals[centre]))
-        for child in children[centre]:
-            place(child, x + offsets[child][0], y + offsets[child][1])
-
-    measure("")
-    place("", 0.0, 0.0)
-    positions.pop("")
-    return positions
-
-
-def _common_ancestor(near: frozenset[str], parent: dict[str, str]) -> str:
-    """The lowest therapy at or above all of `near` in the hierarchy ('' above all, or for none)."""
-    common: list[str] | None = None
-    for node in near:
-        chain = [node]
-        while chain[-1] in parent:
-            chain.append(parent[chain[-1]])
-        common = chain if common is None else [n for n in common if n in chain]
-    return common[0] if common else ""
-
-
-def _label(node: dict[str, Any]) -> str:
-    """The label as drawn: evidence and sources get shorter labels, as there are many of them."""
-    lines = 2 if node["kind"] in ("approval", "trial", "observation", "source") else _LABEL_LINES
-    return _wrap(node["label"], lines=lines)
-
-
-def _scale(node: dict[str, Any]) -> float:
-    return _HUB_FONT / _FONT if node.get("compared") else 1.0
-
-
-def _width(node: dict[str, Any]) -> float:
-    """Approximate width of a node with its label, in vis-network pixels."""
-    return max(len(line) for line in _label(node).split("\n")) * 0.55 * _FONT * _scale(node) + 24
-
-
-def _area(node: dict[str, Any]) -> float:
-    """Approximate area of a node with its label; shapes other than boxes and ellipses sit above it."""
-    height = _label(node).count("\n") * 1.3 * _FONT * _scale(node) + 1.3 * _FONT * _scale(node) + 20
-    if STYLES[node["kind"]].shape not in ("box", "ellipse"):
-        height += 30
-    return _width(node) * height
-
-
-def _spiral(areas: list[float], hole: float) -> tuple[list[tuple[float, float]], float]:
-    """Offsets on a sunflower spiral where each node gets its own area, and the spiral's radius."""
-    offsets, covered = [], hole
-    for i, area in enumerate(areas):
-        r = math.sqrt((covered + area / 2) / (math.pi * _FILL))
-        offsets.append((r * math.cos(i * _GOLDEN_ANGLE), r * math.sin(i * _GOLDEN_ANGLE)))
-        covered += area
-    return offsets, math.sqrt(covered / (math.pi * _FILL))
-
-
-def _nearest_hubs(view: nx.MultiDiGraph, hubs: list[str]) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
-    """For every node, the hubs at the smallest number of links (either direction), and that number."""
-    owners = {hub: frozenset([hub]) for hub in hubs}
-    distance = dict.fromkeys(hubs, 0)
-    frontier, step = list(hubs), 0
-    while frontier:
-        step += 1
-        reached: dict[str, set[str]] = defaultdict(set)
-        for node in frontier:
-            for neighbour in (*view.successors(node), *view.predecessors(node)):
-                if neighbour not in distance:
-                    reached[neighbour] |= owners[node]
-        for node, near in reached.items():
-            owners[node], distance[node] = frozenset(near), step
-        frontier = list(reached)
-    return owners, distance
-
-
-_SHAPES = {
-    "box": '<rect x="1" y="4" width="16" height="10" rx="2"/>',
-    "ellipse": '<ellipse cx="9" cy="9" rx="8" ry="5"/>',
-    "diamond": '<polygon points="9,1 17,9 9,17 1,9"/>',
-    "hexagon": '<polygon points="5,2 13,2 17,9 13,16 5,16 1,9"/>',
-    "square": '<rect x="2" y="2" width="14" height="14"/>',
-    "dot": '<circle cx="9" cy="9" r="7"/>',
-    "triangle": '<polygon points="9,2 17,16 1,16"/>',
-}
-
-
-def _legend(kinds: set[str], edge_kinds: set[str], large: bool) -> str:
-    """Legend entries for the node and edge kinds present, drawn as inline SVG from the fixed styles."""
-    items = ['<h2>Legend</h2><ul class="legend">']
-    for kind, style in STYLES.items():
-        if kind in kinds:
-            svg = f'<svg width="18" height="18" viewBox="0 0 18 18" fill="{style.background}" stroke="{style.border}">'
-            items.append(f"<li>{svg}{_SHAPES[style.shape]}</svg>{style.legend}</li>")
-    for kind, (label, colour, dashed) in EDGE_STYLES.items():
-        if kind in edge_kinds:
-            dash = ' stroke-dasharray="5 3"' if dashed and not large else ""
-            items.append(
-                f'<li><svg width="30" height="10" viewBox="0 0 30 10"><line x1="0" y1="5" x2="30" y2="5" '
-                f'stroke="{colour}" stroke-width="2"{dash}/></svg>{label}</li>'
-            )
-    items.append("</ul>\n")
-    return "".join(items)
-
-
 _PAGE_STYLE = """
 * { box-sizing: border-box; }
 html, body { height: 100%; margin: 0; }
 body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; color: #1b1f24; }
-header { padding: .5rem 1rem; border-bottom: 1px solid #d0d7de; }
-header h1 { font-size: 1.2rem; margin: 0; }
-header p { margin: .2rem 0 0; color: #57606a; font-size: .85rem; }
+header { padding: .4rem 1rem; border-bottom: 1px solid #d0d7de; }
+header h1 { font-size: 1.15rem; margin: 0; }
+header p { margin: .15rem 0 0; color: #57606a; font-size: .85rem; }
+nav { display: flex; gap: .25rem; padding: .3rem 1rem 0; border-bottom: 1px solid #d0d7de; }
+nav button { font: inherit; padding: .3rem .9rem; border: 1px solid #d0d7de; border-bottom: none; background: #f6f8fa;
+             border-radius: 6px 6px 0 0; cursor: pointer; }
+nav button[aria-selected="true"] { background: #ffffff; font-weight: 600; }
 main { flex: 1; display: flex; min-height: 0; }
-#kg-network { flex: 1; min-width: 0; background: #ffffff; }
-aside { width: 22rem; overflow: auto; padding: .5rem 1rem; border-left: 1px solid #d0d7de; background: #f6f8fa;
+.kg-panels { flex: 1; min-width: 0; display: flex; }
+.kg-panels section { flex: 1; min-width: 0; display: flex; }
+.kg-panels section[hidden] { display: none; }
+.kg-scroll { flex: 1; overflow: auto; padding: .5rem; background: #ffffff; }
+.kg-table { padding: 1rem; font-size: .9rem; }
+aside { width: 17rem; overflow: auto; padding: .5rem .8rem; border-left: 1px solid #d0d7de; background: #f6f8fa;
         font-size: .85rem; }
 aside h2 { font-size: .95rem; margin: .8rem 0 .3rem; }
-.find input { width: 100%; margin-top: .2rem; padding: .3rem; }
-.legend { list-style: none; margin: 0; padding: 0; }
-.legend li { display: flex; align-items: center; gap: .5rem; margin: .2rem 0; }
-#kg-details { white-space: pre-wrap; word-break: break-word; font: inherit; margin: 0; }
-div.vis-tooltip { white-space: pre-wrap; max-width: 32rem; font-family: system-ui, sans-serif; font-size: 12px; }
+.kg-find input { width: 100%; margin-top: .2rem; padding: .3rem; }
+.kg-tools { display: flex; flex-wrap: wrap; gap: .3rem; margin-top: .5rem; }
+.kg-tools button { font: inherit; padding: .2rem .5rem; cursor: pointer; }
+#kg-details h3 { font-size: .9rem; margin: .2rem 0; }
+#kg-details h4 { font-size: .85rem; margin: .6rem 0 .2rem; }
+#kg-details ul, #kg-details ol { margin: 0; padding-left: 1.1rem; }
+#kg-details li { margin: .2rem 0; word-break: break-word; }
+#kg-details .more { color: #57606a; }
+.kg-selected rect.kg-box { stroke: #d35400; stroke-width: 3; }
+[data-node]:focus-visible { outline: 2px solid #d35400; }
 """
 
 _PAGE_SCRIPT = """
 (function () {
   "use strict";
-  var view = JSON.parse(document.getElementById("kg-view-data").textContent);
-  var nodes = new vis.DataSet(view.nodes);
-  var edges = new vis.DataSet(view.edges);
-  var network = new vis.Network(document.getElementById("kg-network"), {}, view.options);
+  var data = JSON.parse(document.getElementById("kg-view-data").textContent);
   var details = document.getElementById("kg-details");
   var hint = details.textContent;
-  var state = {network: network, nodes: nodes, edges: edges, ready: false, readyAt: null};
+  var safe = /^https:[/][/](doi[.]org|pubmed[.]ncbi[.]nlm[.]nih[.]gov|clinicaltrials[.]gov)[/]/;
+  var state = {ready: false, selected: null};
   window.kgView = state;
 
-  function show(item) { details.textContent = item ? item.title : hint; }
-  function ready() {
-    state.ready = true;
-    state.readyAt = performance.now();
+  function el(tag, text) {
+    var e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    return e;
   }
-  network.on("click", function (params) {
-    if (params.nodes.length) { show(nodes.get(params.nodes[0])); }
-    else if (params.edges.length) { show(edges.get(params.edges[0])); }
-    else { show(null); }
+  function show(id) {
+    var d = data.details[id];
+    details.textContent = "";
+    if (!d) { details.textContent = hint; return; }
+    details.appendChild(el("h3", d.title));
+    if (d.lines.length) {
+      var ul = el("ul");
+      d.lines.forEach(function (line) { ul.appendChild(el("li", line)); });
+      details.appendChild(ul);
+    }
+    details.appendChild(el("h4", "Sources"));
+    if (!d.sources.length) { details.appendChild(el("p", "No source recorded.")); return; }
+    var ol = el("ol");
+    d.sources.forEach(function (s) {
+      var li = el("li", s.text + " ");
+      if (s.href && safe.test(s.href)) {
+        var a = el("a", s.href);
+        a.href = s.href; a.target = "_blank"; a.rel = "noopener noreferrer";
+        li.appendChild(a);
+      }
+      s.more.forEach(function (m) { var div = el("div", m); div.className = "more"; li.appendChild(div); });
+      ol.appendChild(li);
+    });
+    details.appendChild(ol);
+  }
+  function svgOf(node) { return node.ownerSVGElement || node.closest("svg"); }
+  function reflow(svg) {
+    if (!svg.classList.contains("kg-graph")) { return; }
+    var y = parseFloat(svg.getAttribute("data-top"));
+    svg.querySelectorAll(".kg-row").forEach(function (row) {
+      var h;
+      if (row.classList.contains("kg-band")) { h = parseFloat(row.getAttribute("data-h")); }
+      else {
+        h = parseFloat(row.querySelector(".kg-label").getAttribute("data-h"));
+        row.querySelectorAll(".kg-cell").forEach(function (cell) {
+          var open = cell.querySelector('.kg-more[display="inline"]');
+          h = Math.max(h, parseFloat(cell.getAttribute(open ? "data-x" : "data-h")));
+        });
+      }
+      row.setAttribute("transform", "translate(0," + y + ")");
+      y += h + 12;
+    });
+    svg.querySelectorAll(".kg-spine").forEach(function (s) { s.setAttribute("y2", y); });
+    var legend = svg.querySelector(".kg-legend");
+    legend.setAttribute("transform", "translate(0," + (y + 8) + ")");
+    var height = y + 8 + parseFloat(svg.getAttribute("data-legend"));
+    var width = parseFloat(svg.getAttribute("width"));
+    svg.setAttribute("height", height);
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+  }
+  function toggle(node, open) {
+    var svg = svgOf(node);
+    var more = svg.querySelector('.kg-more[data-for="' + CSS.escape(node.getAttribute("data-node")) + '"]');
+    if (!more) { return; }
+    if (open === undefined) { open = more.getAttribute("display") === "none"; }
+    more.setAttribute("display", open ? "inline" : "none");
+    node.setAttribute("aria-expanded", open ? "true" : "false");
+    reflow(svg);
+  }
+  function select(node) {
+    if (state.selected) { state.selected.classList.remove("kg-selected"); }
+    state.selected = node;
+    node.classList.add("kg-selected");
+    show(node.getAttribute("data-node"));
+  }
+  function activateNode(node) {
+    select(node);
+    if (node.hasAttribute("aria-expanded")) { toggle(node); }
+  }
+  document.addEventListener("click", function (event) {
+    var node = event.target.closest && event.target.closest("svg [data-node]");
+    if (node) { activateNode(node); }
   });
-  network.once("afterDrawing", ready);
-  network.setData({nodes: nodes, edges: edges});
+  document.addEventListener("keydown", function (event) {
+    var node = event.target.closest && event.target.closest("svg [data-node]");
+    if (node && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); activateNode(node); }
+  });
+
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));
+  function activate(tab) {
+    tabs.forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+    state.tab = tab.id;
+  }
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener("click", function () { activate(tab); });
+    tab.addEventListener("keydown", function (event) {
+      var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (!step) { return; }
+      var next = tabs[(i + step + tabs.length) % tabs.length];
+      activate(next);
+      next.focus();
+    });
+  });
+  function current() { return document.querySelector('[role="tabpanel"]:not([hidden]) svg'); }
+
+  document.querySelectorAll("[data-zoom]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var svg = current();
+      if (!svg) { return; }
+      var natural = parseFloat(svg.getAttribute("width"));
+      var now = svg.style.width ? parseFloat(svg.style.width) / natural : 1;
+      var how = button.getAttribute("data-zoom");
+      var factor = how === "fit" ? svg.parentNode.clientWidth / natural : how === "1" ? 1 : now * parseFloat(how);
+      svg.style.width = (natural * factor) + "px";
+      svg.style.height = "auto";
+    });
+  });
+
+  function download(name, blob) {
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+  function svgText(svg) {
+    var clone = svg.cloneNode(true);
+    clone.removeAttribute("style");
+    return new XMLSerializer().serializeToString(clone);
+  }
+  function fileName(svg) { return data.name + "-" + state.tab.replace("tab-", ""); }
+  document.getElementById("kg-svg").addEventListener("click", function () {
+    var svg = current();
+    if (svg) { download(fileName(svg) + ".svg", new Blob([svgText(svg)], {type: "image/svg+xml"})); }
+  });
+  document.getElementById("kg-png").addEventListener("click", function () {
+    var svg = current();
+    if (!svg) { return; }
+    var width = parseFloat(svg.getAttribute("width")), height = parseFloat(svg.getAttribute("height"));
+    var image = new Image();
+    image.onload = function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = 2 * width; canvas.height = 2 * height;
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#ffffff";
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob(function (blob) { download(fileName(svg) + ".png", blob); }, "image/png");
+    };
+    image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svgText(svg));
+  });
 
   document.getElementById("kg-find").addEventListener("keydown", function (event) {
     var query = event.target.value.trim().toLowerCase();
     if (event.key !== "Enter" || !query) { return; }
-    function has(text) { return text.toLowerCase().indexOf(query) >= 0; }
-    var found = nodes.get({filter: function (node) { return has(node.label); }});
-    if (!found.length) { found = nodes.get({filter: function (node) { return has(node.title); }}); }
-    if (found.length) {
-      network.selectNodes([found[0].id]);
-      network.focus(found[0].id, {scale: 1.2, animation: true});
-      show(found[0]);
+    var match = data.find.filter(function (item) { return item[1].toLowerCase().indexOf(query) >= 0; })[0];
+    if (!match) { details.textContent = "Nothing matches '" + event.target.value + "'."; return; }
+    var node = document.querySelector('svg [data-node="' + CSS.escape(match[0]) + '"]');
+    if (!node) { show(match[0]); return; }
+    var panel = node.closest('[role="tabpanel"]');
+    activate(document.getElementById(panel.getAttribute("aria-labelledby")));
+    var hidden = node.closest(".kg-more");
+    if (hidden) {
+      toggle(svgOf(node).querySelector('[data-node="' + CSS.escape(hidden.getAttribute("data-for")) + '"]'), true);
     }
+    select(node);
+    node.focus();
+    node.scrollIntoView({block: "center", inline: "center"});
   });
+  state.tab = tabs.length ? tabs[0].id : "tab-graph";
+  state.ready = true;
+  state.readyAt = performance.now();
 })();
 """
