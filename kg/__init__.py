@@ -5,11 +5,13 @@
     graph.resolve("car t")               # TherapyRef(id='car-t', ...)
     graph.describe("kymriah")            # Description: properties, approvals, trials, sources
     graph.select("SELECT ?s WHERE { ?s a tkg:Product }")
+    kg.query_df("approvals-by-disease", disease="NSCLC")   # a named query as a DataFrame (pandas extra)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kg.errors import BuildError, KgError, QueryError, UnknownTherapy, UsageError
 from kg.graph import TherapyGraph
@@ -26,6 +28,7 @@ __all__ = [
     "build",
     "default_location",
     "open_graph",
+    "query_df",
     "validate",
 ]
 __version__ = "0.1.0"
@@ -43,6 +46,16 @@ def open_graph(store: str | Path | None = None) -> TherapyGraph:
     from kg import store as stores
 
     return TherapyGraph(*stores.open_store(Path(store) if store else None))
+
+
+def query_df(name_or_query: str, store: str | Path | None = None, **params: str) -> Any:
+    """A named query (by name, parameters checked and typed as it declares them) or SPARQL text (parameters
+    bound as plain values) as a pandas DataFrame with typed columns. Needs the `pandas` extra."""
+    from kg.query import bindings, named, named_queries
+
+    graph = open_graph(store)
+    query = named(name_or_query) if name_or_query in named_queries() else None
+    return graph.select_df(query.text if query else name_or_query, bindings(graph, query, params))
 
 
 def validate() -> list:

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from kg.errors import UsageError
+
 
 @contextmanager
 def replacing(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
@@ -17,7 +19,12 @@ def replacing(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     The temporary file gets the permissions a newly created file would (mkstemp's are 0600).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory: give a file name to write, e.g. {path / 'comparison.csv'}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    except OSError as error:
+        raise UsageError(f"Cannot write {path}: {error.strerror or error}") from None
     umask = os.umask(0)
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
@@ -34,3 +41,9 @@ def write_text(path: Path, text: str) -> None:
     """Write `text` to `path` atomically."""
     with replacing(path) as handle:
         handle.write(text)
+
+
+def write_file(path: Path, content: str | bytes) -> None:
+    """Write text or bytes to `path` atomically."""
+    with replacing(path, "wb" if isinstance(content, bytes) else "w") as handle:
+        handle.write(content)

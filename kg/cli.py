@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from kg.errors import KgError, UsageError
+from kg.formats import COMPARE_FORMATS, format_for
 
 
 class _Group(TyperGroup):
@@ -44,12 +45,7 @@ class Format(str, Enum):
     json = "json"
 
 
-class CompareFormat(str, Enum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-    html = "html"
+CompareFormat = Enum("CompareFormat", {name: name for name in COMPARE_FORMATS}, type=str)  # type: ignore[misc]
 
 
 class ListType(str, Enum):
@@ -73,8 +69,33 @@ StoreOption = Annotated[
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
+def _version(value: bool) -> None:
+    """`kg --version`: the package, the bundled data (file count and fingerprint) and the store's build."""
+    if not value:
+        return
+    import datetime as dt
+    import os
+
+    import kg
+    from kg import sources
+    from kg import store as stores
+
+    files = sources.input_files()
+    typer.echo(f"therapy-kg {kg.__version__}")
+    typer.echo(f"data: {len(files)} files, fingerprint {sources.fingerprint(files)[:12]}")
+    root = Path(os.environ[stores.STORE_ENV]) if os.environ.get(stores.STORE_ENV) else stores.default_location()
+    build = stores.current_build(root)
+    built = dt.datetime.fromtimestamp(build.stat().st_mtime).isoformat(timespec="seconds") if build else None
+    typer.echo(f"store: {root} ({f'built {built}' if built else 'not built yet'})")
+    raise typer.Exit()
+
+
 @app.callback()
-def _options(ctx: typer.Context, store: StoreOption = None) -> None:
+def _options(
+    ctx: typer.Context,
+    store: StoreOption = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version of the package, the data and the store, and exit.")] = False,
+) -> None:
     """Compare cancer immunotherapies in a sourced knowledge graph.
 
     Example: kg show car-nk
@@ -248,7 +269,7 @@ def show(
 def compare(
     ctx: typer.Context,
     therapies: Annotated[list[str], typer.Argument(help="Two or more therapies: modalities, products or a mix.")],
-    output: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = CompareFormat.table,
+    output: Annotated[Optional[CompareFormat], typer.Option("--format", "-f", help="Output format (default: from -o's extension, else table): " + "; ".join(f"{f.name}: {f.summary}" for f in COMPARE_FORMATS.values()) + ".", show_default=False)] = None,
     only_differences: Annotated[bool, typer.Option("--only-differences", help="Hide rows where all agree.")] = False,
     sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
@@ -265,32 +286,25 @@ def compare(
     from kg import report
     from kg.compare import compare as run_compare
 
+    chosen = output.value if output is not None else (format_for(out) if out is not None else None) or "table"
+    if out is not None and chosen == "table":
+        raise UsageError(f"Cannot tell a format from '{out.name}': name the file .md, .csv, .json, .html, .xlsx or "
+                         ".parquet, or give --format.")
+    if COMPARE_FORMATS[chosen].binary and out is None:
+        raise UsageError(f"--format {chosen} writes a file: give -o FILE{COMPARE_FORMATS[chosen].extension}.")
     comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences,
                              evidence=evidence)
-    if output is CompareFormat.table and out is None:
+    if chosen == "table":
         report.print_table(comparison, _console(), sources=sources)
         return
-    if output is CompareFormat.json:
-        text = render_json(comparison)
-    elif output is CompareFormat.table:
-        raise typer.BadParameter("--format table prints to the terminal; choose another format for --output.")
-    else:
-        text = {"markdown": report.to_markdown, "csv": report.to_csv, "html": report.to_html}[output.value](
-            comparison, sources=sources
-        )
+    content = report.WRITERS[chosen](comparison, sources=sources)
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(content, nl=False)
     else:
-        from kg.atomic import write_text
+        from kg.atomic import write_file
 
-        write_text(out, text)
+        write_file(out, content)
         typer.echo(f"Wrote {out}", err=True)
-
-
-def render_json(comparison: Any) -> str:
-    from kg import render, report
-
-    return render.dumps(report.to_json(comparison)) + "\n"
 
 
 class QueryFormat(str, Enum):

@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg.errors import UsageError
+from kg.frames import comparison_frame
 from kg.graph import TherapyGraph
 from kg.render import evidence_label, measurement_context, proportion
 from kg.stats import wilson
 from kg.therapy import EVIDENCE_KINDS, Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
+
+if TYPE_CHECKING:
+    import pandas
 
 
 @dataclass
@@ -53,6 +57,16 @@ class Comparison:
         for row in self.rows:
             seen.setdefault(row.group, row.group_label)
         return list(seen.items())
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """The long table (kg.frames): one row per therapy × row × value × source, numbers in columns."""
+        return comparison_frame(self)
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows a comparison: the table of `kg compare --format html`."""
+        from kg.report import TABLE_STYLE, table_html
+
+        return f"<style>{TABLE_STYLE}</style>" + table_html(self)
 
 
 def compare(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import pyoxigraph as ox
 
@@ -22,6 +22,9 @@ from kg import vocab
 from kg.sparqltext import with_values
 from kg.errors import QueryError
 from kg.resources import PACKAGE_DIR
+
+if TYPE_CHECKING:
+    import pandas
 
 Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
 Binding = Union[Term, str, int, float, bool, Decimal, dt.date]
@@ -193,6 +196,17 @@ class TherapyGraph:
             raise QueryError("Expected a SELECT query.")
         names = [variable.value for variable in solutions.variables]
         return [{name: to_python(solution[name]) for name in names} for solution in solutions]
+
+    def select_df(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> pandas.DataFrame:
+        """Run a SELECT query into a DataFrame with typed columns (kg.frames.results_frame): numbers as
+        numbers, dates as dates, IRIs compacted (`tkgr:car-t`). Needs the `pandas` extra."""
+        from kg.frames import results_frame
+
+        solutions = self.query(sparql, bindings)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise QueryError("Expected a SELECT query.")
+        names = [variable.value for variable in solutions.variables]
+        return results_frame(names, ({name: to_python(s[name]) for name in names} for s in solutions))
 
     def select_named(self, name: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
         """Run one of the internal queries in `kg/sparql/`."""

@@ -7,6 +7,7 @@ imported only when a table is drawn.
 from __future__ import annotations
 
 import dataclasses
+import html
 from dataclasses import dataclass
 import datetime as dt
 import json
@@ -315,3 +316,26 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
     done, total = official
     console.print(f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"
                   f" documents or registry records ({done / total:.0%})." if total else "No sources.")
+
+
+def description_html(description: Description) -> str:
+    """A compact HTML summary of `kg show` for notebooks: lineage, names, the property table with
+    source marks, the number of evidence items by section, and the source list."""
+    from kg.report import TABLE_STYLE
+
+    esc = html.escape
+    ref = description.therapy
+    citations = Citations(description.sources)
+    rows = []
+    for row in description.properties:
+        values = "".join(f"<li>{esc(str(fact_text(f, description.sources, citations)))}</li>" for f in row.facts)
+        rows.append(f"<tr><th>{esc(row.label)}</th><td><ul>{values}</ul></td></tr>" if values else
+                    f'<tr><th>{esc(row.label)}</th><td><span class="none">no data</span></td></tr>')
+    counts = ", ".join(f"{len(description.of_kind(kind))} {title.lower()}" for kind, _, title in EVIDENCE_SECTIONS
+                       if description.of_kind(kind))
+    legend = "".join(f'<li value="{n}">{esc(text)}</li>' for n, text in citations.entries())
+    return (f"<style>{TABLE_STYLE}</style><div><strong>{esc(ref.label)}</strong> ({esc(ref.level)}, id: {esc(ref.id)})"
+            + (f"<br>Modalities: {esc(' › '.join(r.label for r in description.lineage))}" if description.lineage else "")
+            + f'<table class="kg-compare">{"".join(rows)}</table>'
+            + (f"<p>Evidence: {esc(counts)} (kg show for the items).</p>" if counts else "")
+            + (f'<details><summary>Sources</summary><ol>{legend}</ol></details>' if legend else "") + "</div>")

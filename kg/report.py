@@ -14,10 +14,13 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from kg.compare import Comparison, ComparisonRow
-from kg.render import Citations, fact_json, fact_text, to_jsonable
+from kg.errors import UsageError
+from kg.frames import TIDY_COLUMNS, comparison_frame, tidy_rows
+from kg.render import Citations, dumps, fact_json, fact_text, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
     from kg.therapy import Source
 
 NO_DATA = "no data"
-FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 def to_json(comparison: Comparison) -> dict[str, Any]:
@@ -58,22 +60,73 @@ def _cell_texts(row: ComparisonRow, sources: dict[str, Source], citations: Citat
     return [[(str(t), citations is not None and t.weak) for t in cell] for cell in texts]
 
 
-def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
-    """One line per row; a cell's values are separated by ' | ' and carry their source ids."""
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a cell starting with =, +, -, @, a tab or a
+    carriage return gets a leading apostrophe, as spreadsheet-safe exporters do.
+
+    >>> safe_cell("=HYPERLINK(1)"), safe_cell("autologous"), safe_cell("-")
+    ("'=HYPERLINK(1)", 'autologous', "'-")
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["group", "property", "label", "differs", *(t.label for t in comparison.therapies)])
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(v) if isinstance(v, str) else "" if v is None else v for v in row] for row in rows)
+    return out.getvalue()
+
+
+def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
+    """One line per row; a cell's values are separated by ' | ' and carry their source ids."""
+    rows = []
     for row in comparison.rows:
-        cells = []
-        for cell in row.cells:
-            texts = [str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell]
-            cells.append(" | ".join(texts) or NO_DATA)
-        writer.writerow([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
+        cells = [" | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or NO_DATA
+                 for cell in row.cells]
+        rows.append([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
+    return _csv(["group", "property", "label", "differs", *(t.label for t in comparison.therapies)], rows)
+
+
+def to_tidy_csv(comparison: Comparison, *, sources: bool = True) -> str:
+    """The long table (kg.frames.tidy_rows) as CSV: one line per therapy, row, value and source."""
+    rows = tidy_rows(comparison)
+    return _csv(list(TIDY_COLUMNS), ([row[c] for c in TIDY_COLUMNS] for row in rows))
+
+
+def to_xlsx(comparison: Comparison, *, sources: bool = True) -> bytes:
+    """A workbook with the table (as in CSV) and the long table, numbers as numbers; every text cell
+    is stored as text, so nothing from the data runs as a formula."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheets = [(book.active, "comparison", list(csv.reader(io.StringIO(to_csv(comparison, sources=sources))))),
+              (book.create_sheet(), "long", [list(TIDY_COLUMNS)] + [[r[c] for c in TIDY_COLUMNS] for r in tidy_rows(comparison)])]
+    for sheet, title, rows in sheets:
+        sheet.title = title
+        for values in rows:
+            sheet.append(values)
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def to_parquet(comparison: Comparison, *, sources: bool = True) -> bytes:
+    """The long table as Parquet (pandas and pyarrow, the `pandas` extra)."""
+    out = io.BytesIO()
+    try:
+        comparison_frame(comparison).to_parquet(out, index=False)
+    except ImportError as error:
+        raise UsageError(f"Parquet needs pyarrow: pip install 'therapy-kg[pandas]' ({error})") from None
     return out.getvalue()
 
 
 def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return safe_cell(text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " "))
 
 
 def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
@@ -201,3 +254,19 @@ def to_html(comparison: Comparison, *, sources: bool = True) -> str:
         table_html(comparison, sources=sources),
         "</body></html>",
     ]) + "\n"
+
+
+WRITERS: dict[str, Callable[..., str | bytes]] = {
+    "markdown": to_markdown,
+    "csv": to_csv,
+    "tidy": to_tidy_csv,
+    "json": lambda comparison, sources=True: render_json(comparison),
+    "html": to_html,
+    "xlsx": to_xlsx,
+    "parquet": to_parquet,
+}
+"""Every file format of kg.formats.COMPARE_FORMATS but the terminal table, by name."""
+
+
+def render_json(comparison: Comparison) -> str:
+    return dumps(to_json(comparison)) + "\n"

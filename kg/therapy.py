@@ -136,6 +136,12 @@ class Description:
     def of_kind(self, kind: str) -> list[Evidence]:
         return [item for item in self.evidence if item.kind == kind]
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a description: its properties with sources, and its evidence counts."""
+        from kg.render import description_html
+
+        return description_html(self)
+
 
 EVIDENCE_KINDS = {  # evidence class local name -> kind
     "Approval": "approval",
