@@ -20,7 +20,7 @@ def replacing(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     """
     path = Path(path)
     if path.is_dir():
-        raise UsageError(f"{path} is a directory: give a file name to write, e.g. {path / 'comparison.csv'}")
+        raise UsageError(f"{path} is a directory: give the name of a file to write (in it, or elsewhere).")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
     except OSError as error:

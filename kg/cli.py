@@ -20,7 +20,9 @@ from kg.formats import COMPARE_FORMATS, format_for
 
 
 class _Group(TyperGroup):
-    """Reports KgError as `Error: ...` on stderr with the error's exit code."""
+    """Reports KgError as `Error: ...` on stderr with the error's exit code, and a failure of the file
+    system (a full disk, a read-only or missing folder, no permission) as one line with exit 1: the
+    writes are atomic, so what was there before is still there."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -28,13 +30,17 @@ class _Group(TyperGroup):
         except KgError as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            where = f": {error.filename}" if error.filename else ""
+            typer.echo(f"Error: {error.strerror or error}{where}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
     cls=_Group,
     help="Compare cancer immunotherapies in a sourced knowledge graph.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -127,6 +133,18 @@ def _source(ctx: typer.Context, endpoint: Optional[str]) -> Any:
 
         return remote_graph(endpoint)
     return _graph(ctx)
+
+
+@contextmanager
+def _paged(pager: bool) -> Iterator[Any]:
+    """A console whose output goes through the user's pager when it is a terminal and paging is wanted
+    (piped output and --no-pager print directly)."""
+    console = _console()
+    if pager and console.is_terminal:
+        with console.pager(styles=True):
+            yield console
+    else:
+        yield console
 
 
 def _console() -> Any:
@@ -275,6 +293,8 @@ def compare(
     group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
     evidence: Annotated[Optional[str], typer.Option("--evidence", help="Only values a source of this kind or a stronger one states: primary, regulatory, registry, review, popular.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Collapse each therapy's evidence into one value with the range and counts (42–95 % · 7 products · 9 trials).")] = False,
+    pager: Annotated[bool, typer.Option("--pager/--no-pager", help="Page a table longer than the terminal (only on a terminal; $PAGER).")] = True,
     endpoint: EndpointOption = None,
 ) -> None:
     """Compare therapies side by side; every value with its sources, differing rows highlighted.
@@ -292,10 +312,15 @@ def compare(
                          ".parquet, or give --format.")
     if COMPARE_FORMATS[chosen].binary and out is None:
         raise UsageError(f"--format {chosen} writes a file: give -o FILE{COMPARE_FORMATS[chosen].extension}.")
+    from kg.compare import summarised
+
     comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences,
                              evidence=evidence)
+    if summary:
+        comparison = summarised(comparison)
     if chosen == "table":
-        report.print_table(comparison, _console(), sources=sources)
+        with _paged(pager) as console:
+            report.print_table(comparison, console, sources=sources)
         return
     content = report.WRITERS[chosen](comparison, sources=sources)
     if out is None:
@@ -407,7 +432,9 @@ def list_queries(output: FormatOption = Format.table) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("Name", "Summary", "Parameters")
+    table = Table("Summary", "Parameters")
+    table.add_column("Name", no_wrap=True, min_width=max(len(item["name"]) for item in items))  # names are copied whole
+    table.columns.insert(0, table.columns.pop())
     for item in items:
         params = ", ".join(f"{p['name']} ({p['kind']}{'' if p['required'] else ', optional'})" for p in item["parameters"])
         table.add_row(item["name"], escape(item["summary"]), params)
@@ -523,7 +550,7 @@ def ingest_ctgov(
     interventions linked to known therapies, countries and results' adverse events. Each record is
     a named graph; a newer record replaces the older one. Bad records are reported and skipped.
 
-    Example: kg ingest ctgov studies/ --store /data/therapy-kg
+    Example: kg --store /data/therapy-kg ingest ctgov studies/
     """
     from kg.ingest import ingest_ctgov as run_ingest
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import UsageError
-from kg.frames import comparison_frame
+from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
 from kg.render import evidence_label, measurement_context, proportion
 from kg.stats import wilson
@@ -92,8 +92,11 @@ def compare(
 
     groups = graph.select_named("comparison-groups")
     keys = [g["groupKey"] for g in groups]
-    if group is not None and group not in keys:
-        raise UsageError(f"Unknown group '{group}'. Groups: {', '.join(dict.fromkeys(keys))}.")
+    if group is not None:  # by key or label, in any case: safety, Safety, "cell source & manufacturing"
+        wanted = group.strip().casefold()
+        group = next((g["groupKey"] for g in groups if wanted in (g["groupKey"].casefold(), g["groupLabel"].casefold())), None)
+        if group is None:
+            raise UsageError(f"Unknown group '{wanted}'. Groups: {', '.join(dict.fromkeys(keys))}.")
 
     property_rows = [therapies.properties(ref) for ref in refs]
     items = [therapies.evidence(ref) for ref in refs]
@@ -300,3 +303,46 @@ def _interval(item: Evidence) -> list[float] | None:
 def _n(item: Evidence) -> str:
     patients = item.first("patientsTreated")
     return f"n={patients}" if patients is not None else ""
+
+
+def evidence_kind(row: ComparisonRow) -> str | None:
+    """What an evidence row holds ("approval", "trial", "label-event", "observation"), or None for a property row."""
+    prefix = row.property.split(":", 1)[0]
+    if prefix in ("outcome", "adverse-event"):
+        return "observation"
+    return prefix if prefix in ("approval", "trial", "label-event") else None
+
+
+def summarised(comparison: Comparison) -> Comparison:
+    """The comparison with each evidence cell of several items collapsed into one value that gives
+    their range and counts (`42–95 % · 7 products · 9 trials`), citing all their sources: a
+    modality comparison that fits a screen (`kg compare car-t car-nk --summary`)."""
+    rows = []
+    for row in comparison.rows:
+        kind = evidence_kind(row)
+        if kind is None or row.property == "trial:registered":
+            rows.append(row)
+            continue
+        cells = [[Fact({"items": len(cell)}, summary_text(kind, cell), sorted({s for f in cell for s in f.sources}))]
+                 if len(cell) > 1 else cell for cell in row.cells]
+        rows.append(replace(row, cells=cells))
+    return replace(comparison, rows=rows)
+
+
+def summary_text(kind: str, cell: list[Fact]) -> str:
+    """`42–95 % · 7 products · 9 trials`, `12 approvals · 5 products · 2017–2025`, `9 trials`."""
+    values = [f.value for f in cell if isinstance(f.value, dict)]
+    products = len({v.get("product") for v in values if v.get("product")})
+    counted = f" · {products} product{'s' * (products != 1)}" if products > 1 else ""
+    if kind == "observation":
+        rates = sorted(p for p in (rate_percentage(v) for v in values) if p is not None)
+        trials = len({v.get("trial") for v in values if v.get("trial")})
+        span = f"{rates[0]:.0f}–{rates[-1]:.0f} %" if rates and rates[0] != rates[-1] else f"{rates[0]:.0f} %" if rates else ""
+        return " · ".join(p for p in (span, counted.removeprefix(" · "), f"{trials} trial{'s' * (trials != 1)}" if trials
+                                      else f"{len(cell)} observations") if p)
+    years = sorted(str(v.get("date"))[:4] for v in values if v.get("date"))
+    when = f" · {years[0]}–{years[-1]}" if years and years[0] != years[-1] else f" · {years[0]}" if years else ""
+    noun = {"approval": "approvals", "trial": "trials", "label-event": "label safety actions"}.get(kind, "items")
+    return f"{len(cell)} {noun}{counted}{when}"
+
+

@@ -44,7 +44,7 @@ def tidy_rows(comparison: Comparison) -> list[dict[str, Any]]:
                 measured = {
                     "numerator": _number(value.get("numerator"), int),
                     "denominator": _number(value.get("denominator"), int),
-                    "percentage": _rate(value),
+                    "percentage": rate_percentage(value),
                     "ci_low": _number(interval[0], float),
                     "ci_high": _number(interval[1], float),
                     "product": value.get("product") or None,
@@ -114,12 +114,14 @@ def _pandas() -> Any:
     return pandas
 
 
-def _rate(value: dict[str, Any]) -> float | None:
-    """The reported percentage, or n/N × 100 when only the counts are reported."""
+def rate_percentage(value: Any) -> float | None:
+    """The rate a measurement reports, in percent: the reported percentage, else n/N × 100."""
+    if not isinstance(value, dict):
+        return None
     if value.get("percentage") is not None:
         return float(value["percentage"])
     if value.get("numerator") is not None and value.get("denominator"):
-        return round(100 * float(value["numerator"]) / float(value["denominator"]), 1)
+        return 100 * float(value["numerator"]) / float(value["denominator"])
     return None
 
 

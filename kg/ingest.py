@@ -26,6 +26,7 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.atomic import replacing, write_text
+from kg.errors import BuildError
 
 if TYPE_CHECKING:
     from kg.ctgov import InterventionMatcher
@@ -41,7 +42,16 @@ def ingested_dir(store_root: Path) -> Path:
 def manifest(store_root: Path) -> dict[str, str]:
     """Record key (NCT number, FDA application) -> last update date of every ingested record."""
     path = ingested_dir(store_root) / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        known = error
+    if not isinstance(known, dict):
+        raise BuildError(f"The list of ingested records {path} is damaged ({known}); {RECORDS} beside it is untouched. "
+                         f"Move the folder {path.parent} aside and ingest the files again to rebuild both.")
+    return known
 
 
 def records_file(store_root: Path) -> Path | None:
@@ -165,10 +175,14 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
     directory.mkdir(parents=True, exist_ok=True)
     replaced = {ox.NamedNode(r.graph) for key, r in fresh.items() if key in known}
     old = records_file(store_root)
-    with replacing(directory / RECORDS, "wb") as out:
+    with replacing(directory / RECORDS, "wb") as out:  # on any error the old file stays as it was
         if old is not None:
             kept = (q for q in ox.parse(path=str(old), format=ox.RdfFormat.N_QUADS) if q.graph_name not in replaced)
-            ox.serialize(kept, out, format=ox.RdfFormat.N_QUADS)
+            try:
+                ox.serialize(kept, out, format=ox.RdfFormat.N_QUADS)
+            except SyntaxError as error:
+                raise BuildError(f"The ingested records {old} are damaged ({error}); nothing was changed. Move the "
+                                 f"folder {directory} aside and ingest the files again.") from None
         for pending in fresh.values():
             out.write(pending.nquads)
             report.triples += pending.triples
@@ -183,11 +197,8 @@ def ingest_ctgov(store_root: Path, paths: list[Path], *, progress: Callable[[int
     """Read ClinicalTrials.gov API v2 records, merge them into the ingested set, rebuild the store.
     Interventions are linked to therapies by the names the graph knows."""
     from kg import ctgov
-    from kg.errors import UsageError
 
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"No such file or directory: {', '.join(missing)}")
+    _check_inputs(paths)
     return _ingest(store_root, lambda matcher, _: ctgov.records(paths, matcher), progress)
 
 
@@ -196,6 +207,7 @@ def ingest_drugsatfda(store_root: Path, path: Path, *, progress: Callable[[int],
     merge them into the ingested set and rebuild the store."""
     from kg import drugsatfda
 
+    _check_inputs([path])
     return _ingest(store_root, lambda matcher, products: drugsatfda.read_records(path, matcher, products), progress)
 
 
@@ -204,7 +216,20 @@ def ingest_ema(store_root: Path, path: Path, *, progress: Callable[[int], None] 
     merge them into the ingested set and rebuild the store."""
     from kg import ema
 
+    _check_inputs([path])
     return _ingest(store_root, lambda matcher, products: ema.read_records(path, matcher, products), progress)
+
+
+def _check_inputs(paths: Iterable[Path]) -> None:
+    """Every input is an existing regular file or folder: a device or pipe (/dev/zero) would be read forever."""
+    from kg.errors import UsageError
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"No such file or directory: {', '.join(missing)}")
+    odd = [str(p) for p in paths if not (p.is_file() or p.is_dir())]
+    if odd:
+        raise UsageError(f"Not a regular file or a folder: {', '.join(odd)}")
 
 
 def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], Iterable[object]],

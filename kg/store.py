@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from kg import derive, ingest, sources, validate
 from kg.atomic import write_text
-from kg.errors import BuildError
+from kg.errors import BuildError, UsageError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE
 
 STORE_ENV = "THERAPY_KG_STORE"
@@ -62,6 +62,8 @@ class BuildResult:
 
 def current_build(root: Path) -> Path | None:
     """The directory of the build in use, if there is one."""
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"The store {root} is a file, not a folder: give --store a folder (it is created if missing).")
     try:
         name = (root / _CURRENT).read_text().strip()
     except FileNotFoundError:
@@ -74,15 +76,17 @@ def build(
     root: Path | None = None,
     *,
     force: bool = False,
+    check: bool = True,
     data_dir: Path = DATA_DIR,
     ontology_file: Path = ONTOLOGY_FILE,
 ) -> BuildResult:
-    """Parse, validate and load ontology + data into a new store; skip if the current one is up to date."""
+    """Parse, validate and load ontology + data into a new store; skip if the current one is up to
+    date and (with `check`) opens, so a damaged build (a truncated or missing file) is built again."""
     root = root or default_location()
     files = sources.input_files(data_dir, ontology_file)
     fingerprint = sources.fingerprint(files, ingest.fingerprint_part(root))
     existing = current_build(root)
-    if existing is not None and existing.name == fingerprint and not force:
+    if existing is not None and existing.name == fingerprint and not force and (not check or _opens(existing)):
         return BuildResult(existing, fingerprint, 0, len(files), rebuilt=False)
 
     parsed = sources.parse_all(files)
@@ -103,7 +107,11 @@ def build(
         store.bulk_extend(quads)
         records = ingest.records_file(root)
         if records is not None:
-            store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
+            try:
+                store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
+            except SyntaxError as error:
+                raise BuildError(f"The ingested records {records} are damaged ({error}); the previous store is "
+                                 f"unchanged. Move the folder {records.parent} aside and ingest the files again.") from None
             store.bulk_extend(ingest.summary_quads(store))
         store.bulk_extend(derive.lineage_quads(store))
         total = len(store)
@@ -137,9 +145,26 @@ def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_
 def open_store(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> tuple[ox.Store, Path]:
     """Open the current build read-only (building it first if it is missing or stale), leased so
     that later rebuilds leave it in place; returns the store and its build directory."""
-    result = build(root, data_dir=data_dir, ontology_file=ontology_file)
+    result = build(root, check=False, data_dir=data_dir, ontology_file=ontology_file)
+    try:
+        store = ox.Store.read_only(str(result.location))
+    except (OSError, RuntimeError):  # damaged since it was built (a truncated or missing file): build it again, once
+        result = build(root, force=True, data_dir=data_dir, ontology_file=ontology_file)
+        try:
+            store = ox.Store.read_only(str(result.location))
+        except (OSError, RuntimeError) as error:
+            raise BuildError(f"Cannot open the store at {result.location}: {error}") from None
     lease(result.location)
-    return ox.Store.read_only(str(result.location)), result.location
+    return store, result.location
+
+
+def _opens(build_dir: Path) -> bool:
+    """Whether a build opens and reads (pyoxigraph checks its files' sizes when it opens)."""
+    try:
+        next(iter(ox.Store.read_only(str(build_dir)).quads_for_pattern(None, None, None)), None)
+    except (OSError, RuntimeError):
+        return False
+    return True
 
 
 _LEASES: dict[Path, int] = {}

@@ -36,7 +36,8 @@ from urllib.parse import quote, urlsplit
 
 from kg.atomic import write_text
 from kg.charts import Rate, TimelineEvent, forest_plot, timeline
-from kg.compare import Comparison, ComparisonRow, compare
+from kg.compare import Comparison, ComparisonRow, compare, evidence_kind, summary_text
+from kg.frames import rate_percentage
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
 from kg.render import fact_text
@@ -164,7 +165,7 @@ def comparison_view(graph: TherapyGraph, names: Sequence[str]) -> View:
         rows = []
         for row in (r for r in comparison.rows if r.group == key):
             cells: list[list[Node]] = [[] for _ in heads]
-            if _is_evidence(row):
+            if evidence_kind(row) is not None:
                 for i, cell in enumerate(row.cells):
                     cells[column[i]] = builder.evidence(row, refs[i], cell)
             else:
@@ -267,12 +268,12 @@ class _Builder:
         return node
 
     def evidence(self, row: ComparisonRow, ref: TherapyRef, cell: list[Fact]) -> list[Node]:
-        kind = _evidence_kind(row)
+        kind = evidence_kind(row) or "value"
         items = [self._item(row, ref, kind, fact) for fact in cell]
-        rates = [fact for fact in cell if kind == "observation" and _percentage(fact.value) is not None]
+        rates = [fact for fact in cell if kind == "observation" and rate_percentage(fact.value) is not None]
         if len(items) <= (1 if rates else SUMMARISE):
             return items
-        summary = Node(f"summary:{row.property}:{ref.id}", "summary", _summary(kind, cell), *self._claim(cell),
+        summary = Node(f"summary:{row.property}:{ref.id}", "summary", summary_text(kind, cell), *self._claim(cell),
                        children=items)
         self._detail(summary, f"{row.label}: {ref.label}", [str(fact_text(f, self.comparison.sources)) for f in cell],
                      cell)
@@ -282,7 +283,7 @@ class _Builder:
         self.count += 1
         node = Node(f"{kind}:{self.count}", kind, fact.label, *self._claim([fact]))
         self._detail(node, f"{row.label}: {ref.label}", [str(fact_text(fact, self.comparison.sources))], [fact])
-        percentage = _percentage(fact.value) if kind == "observation" else None
+        percentage = rate_percentage(fact.value) if kind == "observation" else None
         if percentage is not None:
             interval = fact.value.get("interval") or [None, None]
             self.rates.append(Rate(
@@ -304,51 +305,14 @@ class _Builder:
         self.details[node.id] = {"title": title, "lines": lines, "sources": _sources(cited, self.comparison.sources)}
 
 
-def _is_evidence(row: ComparisonRow) -> bool:
-    return row.property.split(":", 1)[0] in ("approval", "trial", "outcome", "adverse-event", "label-event")
-
-
-def _evidence_kind(row: ComparisonRow) -> str:
-    prefix = row.property.split(":", 1)[0]
-    return {"outcome": "observation", "adverse-event": "observation"}.get(prefix, prefix)
-
-
 def _link(row: ComparisonRow, fact: Fact) -> str:
     if row.conflict and any(len(cell) > 1 for cell in row.cells):
         return "conflict"
     return "inherited" if fact.note else "stated"
 
 
-def _percentage(value: Any) -> float | None:
-    """The rate a fact reports, in percent: the reported percentage, else n/N."""
-    if not isinstance(value, dict):
-        return None
-    if value.get("percentage") is not None:
-        return float(value["percentage"])
-    if value.get("numerator") is not None and value.get("denominator"):
-        return 100 * float(value["numerator"]) / float(value["denominator"])
-    return None
-
-
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
-
-
-def _summary(kind: str, cell: list[Fact]) -> str:
-    """`42–95 % · 7 products · 9 trials`, `12 approvals · 5 products · 2017–2025`, `9 trials`."""
-    values = [f.value for f in cell if isinstance(f.value, dict)]
-    products = len({v.get("product") for v in values if v.get("product")})
-    counted = f" · {products} product{'s' * (products != 1)}" if products > 1 else ""
-    if kind == "observation":
-        rates = sorted(p for p in (_percentage(v) for v in values) if p is not None)
-        trials = len({v.get("trial") for v in values if v.get("trial")})
-        span = f"{rates[0]:.0f}–{rates[-1]:.0f} %" if rates and rates[0] != rates[-1] else f"{rates[0]:.0f} %" if rates else ""
-        return " · ".join(p for p in (span, counted.removeprefix(" · "), f"{trials} trial{'s' * (trials != 1)}" if trials
-                                      else f"{len(cell)} observations") if p)
-    years = sorted(str(v.get("date"))[:4] for v in values if v.get("date"))
-    when = f" · {years[0]}–{years[-1]}" if years and years[0] != years[-1] else f" · {years[0]}" if years else ""
-    noun = {"approval": "approvals", "trial": "trials", "label-event": "label safety actions"}.get(kind, "items")
-    return f"{len(cell)} {noun}{counted}{when}"
 
 
 def _sources(source_ids: Sequence[str], sources: dict[str, Source]) -> list[dict[str, Any]]:

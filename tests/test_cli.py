@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -138,3 +139,172 @@ def test_show_gives_every_value_its_sources_kind_and_date(runner: CliRunner) -> 
     assert listed["src:lu-2021-front-oncol"]["kind"] == "review claim" and listed["src:lu-2021-front-oncol"]["date"] == "2021-08-06"
     table = runner.invoke(app, ["show", "car-nk"])
     assert table.exit_code == 0 and "review 2021-08-06]" in table.stdout and "review claim, 2021-08-06." in table.stdout
+
+
+# --- conventions: every help example runs, groups in any case, whole query names, --summary ---------
+
+_NEEDS_A_SERVER = {"serve": "starts a server (tests/test_server.py)", "push": "needs a Graph Store (tests/test_remote.py)"}
+
+
+def _examples() -> list[tuple[str, list[str]]]:
+    """(command path, example argv) for every `Example: kg ...` in the commands' help."""
+    import re
+    import shlex
+
+    from typer.main import get_command
+
+    found = []
+
+    def walk(command: object, path: str) -> None:
+        for line in (getattr(command, "help", None) or "").splitlines():
+            match = re.search(r"Example: (kg .+)$", line.strip())
+            if match:
+                found.append((path, shlex.split(match.group(1))[1:]))
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            walk(sub, f"{path} {name}".strip())
+
+    walk(get_command(app), "")
+    return found
+
+
+def test_every_command_has_an_example() -> None:
+    from typer.main import get_command
+
+    group = get_command(app)
+    commands = [name for name in group.commands if name not in ("ingest",)] + [f"ingest {n}" for n in group.commands["ingest"].commands]
+    assert set(commands) <= {path for path, _ in _examples()}
+
+
+@pytest.mark.parametrize("path, argv", _examples(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
+def test_every_help_example_runs(runner: CliRunner, tmp_path, monkeypatch: pytest.MonkeyPatch, path: str, argv: list[str]) -> None:
+    """Run as a user would copy it, in an empty folder holding the files the example names (real
+    fixtures under the example's file names); a --store in an example points at a fresh folder."""
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    command = path.split(" ")[-1] if path else ""
+    if command in _NEEDS_A_SERVER:
+        pytest.skip(_NEEDS_A_SERVER[command])
+    fixtures = Path(__file__).parent / "data"
+    monkeypatch.chdir(tmp_path)
+    argv = list(argv)
+    if "--store" in argv:
+        argv[argv.index("--store") + 1] = str(tmp_path / "store")
+    if path.startswith("ingest"):  # ingests change a store: never the one the other tests share
+        monkeypatch.setenv("THERAPY_KG_STORE", str(tmp_path / "store"))
+    for arg in argv:
+        if arg == "studies/":
+            shutil.copytree(fixtures / "ctgov", tmp_path / "studies", ignore=shutil.ignore_patterns("*.md", "invalid"))
+        elif arg.endswith(".zip"):
+            with zipfile.ZipFile(tmp_path / arg, "w") as archive:
+                for table in (fixtures / "drugsatfda").glob("*.txt"):
+                    archive.write(table, table.name)
+        elif arg.endswith(".xlsx") and not arg.startswith("-"):
+            shutil.copy(fixtures / "ema" / "medicines-output-2025-02-12.xlsx", tmp_path / arg)
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, (argv, result.output)
+
+
+def test_groups_are_found_in_any_case(runner: CliRunner) -> None:
+    for spelling in ("safety", "Safety", "SAFETY"):
+        result = runner.invoke(app, ["compare", "car-t", "car-nk", "--group", spelling, "--format", "json"])
+        assert result.exit_code == 0 and {row["group"] for row in json.loads(result.stdout)["rows"]} == {"safety"}
+    unknown = runner.invoke(app, ["compare", "car-t", "car-nk", "--group", "colour"])
+    assert unknown.exit_code == 2 and "Groups: manufacturing" in unknown.output
+
+
+def test_query_names_print_whole_at_80_columns(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.query import named_queries
+
+    monkeypatch.setenv("COLUMNS", "80")
+    output = runner.invoke(app, ["queries"]).stdout
+    assert all(name in output for name in named_queries())
+
+
+def test_summary_collapses_evidence_into_ranges(runner: CliRunner) -> None:
+    full = json.loads(runner.invoke(app, ["compare", "car-t", "car-nk", "--format", "json"]).stdout)
+    short = json.loads(runner.invoke(app, ["compare", "car-t", "car-nk", "--summary", "--format", "json"]).stdout)
+    assert [r["property"] for r in full["rows"]] == [r["property"] for r in short["rows"]]
+    for before, after in zip(full["rows"], short["rows"]):
+        for cell, collapsed in zip(before["cells"], after["cells"]):
+            if before["property"].startswith(("tkg:", "trial:registered")) or len(cell) <= 1:
+                assert collapsed == cell
+                continue
+            [value] = collapsed
+            assert value["value"] == {"items": len(cell)}
+            assert {s["id"] for s in value["sources"]} == {s["id"] for v in cell for s in v["sources"]}
+    crs = next(r for r in short["rows"] if r["property"].startswith("adverse-event:") and r["property"].endswith("crs:tkg:AnyGrade"))
+    import re
+
+    assert re.fullmatch(r"\d+–\d+ % · \d+ products · \d+ trials", crs["cells"][0][0]["label"])
+    table = runner.invoke(app, ["compare", "car-t", "car-nk", "--summary", "--no-sources", "--no-pager"]).stdout
+    assert len(table.splitlines()) < len(runner.invoke(app, ["compare", "car-t", "car-nk", "--no-sources"]).stdout.splitlines())
+
+
+def test_shell_completion_is_offered(runner: CliRunner) -> None:
+    assert "--install-completion" in runner.invoke(app, ["--help"]).stdout
+
+
+# --- no tracebacks: each mistake gets one line and the documented exit code ------------------------
+
+def _mistakes(tmp: Path) -> list[tuple[list[str], int, str]]:
+    a_file = tmp / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    return [
+        (["compare", "kymriah", "yescarta", "-o", str(tmp)], 2, "Cannot tell a format"),
+        (["compare", "kymriah", "yescarta", "--format", "csv", "-o", str(tmp)], 2, "is a directory"),
+        (["view", "kymriah", "yescarta", "-o", str(tmp)], 2, "is a directory"),
+        (["compare", "kymriah", "yescarta", "-o", str(tmp / "no" / "such" / "k.csv")], 2, "Cannot write"),
+        (["view", "kymriah", "yescarta", "-o", str(tmp / "no" / "such" / "v.html")], 2, "Cannot write"),
+        (["query", "--file", "/bin/ls"], 2, "not UTF-8 text"),
+        (["query", "ASK {}", "--endpoint", "not a url"], 1, "not a url"),
+        (["serve", "--port", "99999"], 2, "--port must be between 0 and 65535"),
+        (["serve", "--workers", "0"], 2, "--workers must be greater than 0"),
+        (["--store", str(a_file), "show", "car-t"], 2, "is a file, not a folder"),
+        (["--store", str(a_file), "build", "--force"], 2, "is a file, not a folder"),
+        (["--store", "/proc/kg-store", "build"], 1, "No such file or directory"),
+        (["--store", "/proc/kg-store", "ingest", "ctgov", str(tmp)], 1, "No such file or directory"),
+        (["ingest", "ctgov", "/dev/zero"], 2, "Not a regular file or a folder"),
+        (["ingest", "drugsatfda", "/dev/zero"], 2, "Not a regular file or a folder"),
+        (["ingest", "ema", "/dev/zero"], 2, "Not a regular file or a folder"),
+    ]
+
+
+def test_user_mistakes_get_one_line_errors(runner: CliRunner, tmp_path) -> None:
+    for args, code, message in _mistakes(tmp_path):
+        result = runner.invoke(app, args)
+        assert (result.exit_code, message in result.output, "Traceback" in result.output) == (code, True, False), (
+            args, result.output)
+
+
+def test_a_damaged_store_is_built_again(tmp_path) -> None:
+    """A truncated store file: kg build (which said "Store is current") and every command detect it and rebuild."""
+    from kg import store as stores
+
+    root = tmp_path / "store"
+    runner = CliRunner()
+    for command in (["build"], ["show", "car-t", "--format", "json"]):
+        stores.build(root)
+        biggest = max((stores.current_build(root)).glob("*.sst"), key=lambda p: p.stat().st_size)
+        biggest.write_bytes(biggest.read_bytes()[:100])
+        result = runner.invoke(app, ["--store", str(root), *command])
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+        assert "Store is current" not in result.output
+        assert stores._opens(stores.current_build(root))
+
+
+def test_damaged_ingested_records_are_a_clear_error_and_nothing_changes(tmp_path) -> None:
+    from kg import ingest
+
+    fixture = Path(__file__).parent / "data" / "ctgov"
+    runner = CliRunner()
+    for damaged, message in ((ingest.MANIFEST, "The list of ingested records"), (ingest.RECORDS, "are damaged")):
+        root = tmp_path / damaged / "store"
+        assert runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT02435849.json")]).exit_code == 0
+        path = root / "ingested" / damaged
+        path.write_text(path.read_text(encoding="utf-8") + "\n<a> garbage {\n", encoding="utf-8")
+        before = {p.name: p.read_bytes() for p in (root / "ingested").iterdir()}
+        result = runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT03056339.json")])
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+        assert {p.name: p.read_bytes() for p in (root / "ingested").iterdir()} == before

@@ -686,6 +686,9 @@ def test_current_naming_a_broken_build_is_survived(tmp_path: Path) -> None:
         broken.mkdir()
         (root / "CURRENT").write_text(broken.name + "\n")
         assert _trials(base + "sparql") == (200, 0), "the build in use goes on answering"
+        deadline = time.monotonic() + 10  # stderr is read by a thread: the line may land just after the reply
+        while not any("still serving" in line for line in base.stderr) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert any("still serving" in line for line in base.stderr)
         assert not stores.is_leased(broken)
         (root / "CURRENT").write_text(build.name + "\n")
