@@ -88,7 +88,7 @@ def _version(value: bool) -> None:
 
     files = sources.input_files()
     typer.echo(f"therapy-kg {kg.__version__}")
-    typer.echo(f"data: {len(files)} files, fingerprint {sources.fingerprint(files)[:12]}")
+    typer.echo(f"data: {sources.data_version()} ({len(files)} files, fingerprint {sources.fingerprint(files)[:12]})")
     root = Path(os.environ[stores.STORE_ENV]) if os.environ.get(stores.STORE_ENV) else stores.default_location()
     build = stores.current_build(root)
     built = dt.datetime.fromtimestamp(build.stat().st_mtime).isoformat(timespec="seconds") if build else None
@@ -535,6 +535,42 @@ def view(
     path = out or Path(f"{drawn.name}.{chosen}")
     write_view(path, render_svg(drawn) if chosen == "svg" else render_html(drawn))
     typer.echo(f"Wrote {path}", err=True)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The older data folder (catalogue/ and sources/) or store folder.")],
+    new: Annotated[Path, typer.Argument(help="The newer one.")],
+    output: FormatOption = Format.table,
+) -> None:
+    """List the curated facts added, removed and changed between two versions of the data, by source
+    and by what they are about. Exit status 1 when they differ, as diff does.
+
+    Example: kg diff data-0.1.0/ data/
+    """
+    from kg import render
+    from kg.diff import diff
+
+    result = diff(old, new)
+    if output is Format.json:
+        typer.echo(render.dumps({"old": result.old, "new": result.new, "counts": result.counts(),
+                                 "changes": result.changes}))
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table("Source", "About", "Property", "Change")
+        for change in result.changes:
+            what = {"added": f"+ {', '.join(change.new)}", "removed": f"- {', '.join(change.old)}",
+                    "changed": f"{', '.join(change.old)} → {', '.join(change.new)}"}[change.kind]
+            table.add_row(escape(change.source), escape(change.subject), escape(change.predicate), escape(what))
+        console = _console()
+        if result.changes:
+            console.print(table)
+        counts = result.counts()
+        console.print(f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed.")
+    if result.changes:
+        raise typer.Exit(1)
 
 
 ingest_app = typer.Typer(help="Add registry records and regulators' data files to the graph.", no_args_is_help=True)

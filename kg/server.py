@@ -67,6 +67,7 @@ import pyoxigraph as ox
 
 from kg import results, vocab
 from kg import store as stores
+from kg.editor import EDITOR_STYLE, editor_html, policy
 from kg.errors import KgError, QueryError, UnknownTherapy, UsageError
 from kg.graph import BASE_IRI, TherapyGraph
 from kg.guard import UpdateRefused, parse_check
@@ -585,7 +586,7 @@ def render_pages(build: Path, config: ServerConfig) -> Pages:
 
 
 def front_page(graph: TherapyGraph, config: ServerConfig, graphs: int) -> bytes:
-    """The HTML index: the dataset, the limits, therapies and named queries with links that run them."""
+    """The HTML index: a query editor, the dataset, the limits, therapies and named queries with links that run them."""
     esc = html.escape
     therapies = "".join(
         f"<li><b>{esc(t.label)}</b> <code>{esc(t.id)}</code> ({esc(t.level)})</li>" for t in graph.therapies.all()
@@ -599,9 +600,12 @@ def front_page(graph: TherapyGraph, config: ServerConfig, graphs: int) -> bytes:
         queries.append(f"<li><b>{esc(q.name)}</b>: {esc(q.summary)}{run}<details><pre>{esc(q.text)}</pre></details></li>")
     prefixes = "\n".join(f"PREFIX {p}: &lt;{esc(ns)}&gt;" for p, ns in vocab.PREFIXES.items())
     formats = ", ".join(f"<code>{esc(f.name)}</code> ({esc(f.media_type)})" for f in results.FORMATS)
+    editor, scripts = editor_html()
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Therapy KG SPARQL endpoint</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}code,pre{{background:#f0f3f6}}</style></head>
+<meta http-equiv="Content-Security-Policy" content="{esc(policy(scripts))}">
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}code,pre{{background:#f0f3f6}}{EDITOR_STYLE}</style></head>
 <body><h1>Therapy KG SPARQL endpoint</h1>
+{editor}
 <p>Read-only SPARQL 1.1 Protocol endpoint at <code>/sparql</code> (GET <code>?query=</code>, POST
 <code>application/sparql-query</code> or form <code>query=</code>); GET <code>/sparql</code> without a query
 gives its SPARQL 1.1 Service Description. Formats by Accept or <code>?format=</code>: {formats}.</p>

@@ -83,3 +83,12 @@ def parse_all(files: list[InputFile]) -> dict[InputFile, list[ox.Quad]]:
     if errors:
         raise BuildError(f"{len(errors)} file(s) could not be parsed.", "\n".join(errors))
     return parsed
+
+
+def data_version(data_dir: Path = DATA_DIR) -> str:
+    """The curated data's version: the first `## ` heading of data/CHANGELOG.md (`0.2.0`)."""
+    changelog = data_dir / "CHANGELOG.md"
+    for line in changelog.read_text(encoding="utf-8").splitlines() if changelog.exists() else []:
+        if line.startswith("## "):
+            return line[3:].split(" ", 1)[0]
+    return "unversioned"

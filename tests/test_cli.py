@@ -202,6 +202,10 @@ def test_every_help_example_runs(runner: CliRunner, tmp_path, monkeypatch: pytes
                     archive.write(table, table.name)
         elif arg.endswith(".xlsx") and not arg.startswith("-"):
             shutil.copy(fixtures / "ema" / "medicines-output-2025-02-12.xlsx", tmp_path / arg)
+        elif command == "diff":  # two versions of the data: here the same one twice
+            from kg.resources import DATA_DIR
+
+            shutil.copytree(DATA_DIR, tmp_path / arg)
     result = runner.invoke(app, argv)
     assert result.exit_code == 0, (argv, result.output)
 

@@ -131,7 +131,7 @@ def test_version_names_the_package_the_data_and_the_store() -> None:
     result = CliRunner().invoke(app, ["--version"])
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and lines[0] == f"therapy-kg {kg.__version__}"
-    assert re.fullmatch(r"data: \d+ files, fingerprint [0-9a-f]{12}", lines[1]) and lines[2].startswith("store: ")
+    assert re.fullmatch(r"data: [\w.]+ \(\d+ files, fingerprint [0-9a-f]{12}\)", lines[1]) and lines[2].startswith("store: ")
 
 
 def test_notebook_displays_and_the_guide_runs_as_written(comparison: Comparison, graph: kg.TherapyGraph) -> None:

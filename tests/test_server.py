@@ -515,7 +515,7 @@ def test_a_timeout_fails_only_the_query_that_ran_too_long(store_dir: Path) -> No
             time.sleep(0.3)
             others = []  # back to back, so one is running when the slow one is stopped
             while not slow.done() and len(others) < 200:  # distinct texts: each runs in the other worker
-                others.append(_post(endpoint, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a a ?c . ?d ?e ?f }} # {len(others)}")[0])
+                others.append(_post(endpoint, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a a ?c }} # {len(others)}")[0])
             status, _, body = slow.result()
         assert status == 503 and b"ran longer than 3 s" in body
         assert len(others) >= 3 and others == [200] * len(others)
