@@ -10,11 +10,9 @@ server, so a query needs no PREFIX lines.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import json
 
+from kg.page import SAVE_SCRIPT, script_json
 from kg.query import named_queries
 
 STARTER = """SELECT ?product ?label ?target WHERE {
@@ -29,7 +27,7 @@ def editor_html() -> tuple[str, list[str]]:
     esc = html.escape
     examples = {q.name: q.text for q in named_queries().values()}
     options = "".join(f'<option value="{esc(name)}">{esc(name)}</option>' for name in examples)
-    data = json.dumps(examples, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    data = script_json(examples)
     section = f"""<section id="kg-editor" aria-label="Query editor"><h2>Query</h2>
 <p><label>Start from a named query <select id="kg-example"><option value="">(the example below)</option>{options}</select></label></p>
 <div class="kg-code"><pre id="kg-highlight" aria-hidden="true"></pre><textarea id="kg-query" spellcheck="false" aria-label="SPARQL query" rows="10">{esc(STARTER)}</textarea></div>
@@ -37,14 +35,8 @@ def editor_html() -> tuple[str, list[str]]:
 <button type="button" id="kg-csv">Download CSV</button> <button type="button" id="kg-json">Download JSON</button>
 <span id="kg-status" aria-live="polite"></span></p><div id="kg-results"></div></section>
 <script type="application/json" id="kg-examples">{data}</script>
-<script>{EDITOR_SCRIPT}</script>"""
-    return section, [EDITOR_SCRIPT]
-
-
-def policy(scripts: list[str]) -> str:
-    """Only the page's own scripts, requests only to this server, nothing loaded from anywhere else."""
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
-    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; connect-src 'self'; img-src data:"
+<script>{SAVE_SCRIPT}</script><script>{EDITOR_SCRIPT}</script>"""
+    return section, [SAVE_SCRIPT, EDITOR_SCRIPT]
 
 
 EDITOR_STYLE = """
@@ -134,14 +126,7 @@ EDITOR_SCRIPT = """
   function download(accept, name) {
     ask(accept).then(function (response) {
       if (!response.ok) { return response.text().then(function (text) { say(text, true); }); }
-      return response.blob().then(function (blob) {
-        var a = document.createElement("a");
-        a.href = URL.createObjectURL(blob);
-        a.download = name;
-        document.body.appendChild(a);
-        a.click();
-        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      });
+      return response.blob().then(function (blob) { kgSave(name, blob); });
     });
   }
   query.addEventListener("input", paint);

@@ -67,10 +67,11 @@ import pyoxigraph as ox
 
 from kg import results, vocab
 from kg import store as stores
-from kg.editor import EDITOR_STYLE, editor_html, policy
+from kg.editor import EDITOR_STYLE, editor_html
 from kg.errors import KgError, QueryError, UnknownTherapy, UsageError
 from kg.graph import BASE_IRI, TherapyGraph
 from kg.guard import UpdateRefused, parse_check
+from kg.page import policy
 from kg.query import named_queries, run
 
 MB = 1_000_000
@@ -602,7 +603,7 @@ def front_page(graph: TherapyGraph, config: ServerConfig, graphs: int) -> bytes:
     formats = ", ".join(f"<code>{esc(f.name)}</code> ({esc(f.media_type)})" for f in results.FORMATS)
     editor, scripts = editor_html()
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Therapy KG SPARQL endpoint</title>
-<meta http-equiv="Content-Security-Policy" content="{esc(policy(scripts))}">
+<meta http-equiv="Content-Security-Policy" content="{esc(policy(scripts, connect_self=True))}">
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}code,pre{{background:#f0f3f6}}{EDITOR_STYLE}</style></head>
 <body><h1>Therapy KG SPARQL endpoint</h1>
 {editor}

@@ -20,11 +20,8 @@ admits only the page's scripts (by hash) and no request to anywhere. Charts come
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import html
-import json
 import re
 import textwrap
 from collections import defaultdict
@@ -40,6 +37,7 @@ from kg.compare import Comparison, ComparisonRow, compare, evidence_kind, summar
 from kg.frames import rate_percentage
 from kg.errors import UsageError
 from kg.graph import TherapyGraph
+from kg.page import SAVE_SCRIPT, policy, script_json
 from kg.render import fact_text
 from kg.report import TABLE_STYLE, table_html
 from kg.therapy import Fact, Source, Therapies, TherapyRef
@@ -613,11 +611,11 @@ def render_html(view: View) -> str:
         f'<section id="panel-{key}" role="tabpanel" aria-labelledby="tab-{key}"{" hidden" if i else ""}>{panels[key]}</section>'
         for i, (key, _) in enumerate(tabs))
     data = {"details": view.details, "find": find_list(view), "name": view.name}
-    scripts = [_PAGE_SCRIPT]
+    scripts = [SAVE_SCRIPT, _PAGE_SCRIPT]
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f'<meta http-equiv="Content-Security-Policy" content="{_policy(scripts)}">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{policy(scripts)}">\n',
         f"<title>{esc(view.title)}</title>\n<style>{_PAGE_STYLE}{TABLE_STYLE}</style>\n</head><body>\n",
         f"<header><h1>{esc(view.title)}</h1><p>{esc(view.hint)}</p></header>\n",
         f'<nav role="tablist" aria-label="Views">{nav}</nav>\n<main><div class="kg-panels">{sections}</div>\n<aside>\n',
@@ -629,7 +627,7 @@ def render_html(view: View) -> str:
         '<button type="button" id="kg-png">Download PNG</button></div>\n',
         '<h2>Details</h2><div id="kg-details" aria-live="polite">Click a node, or focus it and press Enter, to see '
         "its values and sources here.</div>\n</aside></main>\n",
-        f'<script type="application/json" id="kg-view-data">{_script_json(data)}</script>\n',
+        f'<script type="application/json" id="kg-view-data">{script_json(data)}</script>\n',
         *(f"<script>{script}</script>\n" for script in scripts),
         "</body></html>\n",
     ])
@@ -650,20 +648,6 @@ def find_list(view: View) -> list[tuple[str, str]]:
     for node in sorted(nodes, key=lambda n: rank.get(n.kind, len(rank))):
         found.setdefault(node.id, f"{node.text} {view.details.get(node.id, {}).get('title', '')}")
     return list(found.items())
-
-
-def _policy(scripts: list[str]) -> str:
-    """Content-Security-Policy: only the page's own scripts run (by hash, so neither an injected script
-    nor an inline event handler would), nothing is loaded from anywhere; images only from data: and
-    blob: URLs, which the PNG export draws through."""
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
-    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:"
-
-
-def _script_json(document: Any) -> str:
-    """JSON safe inside a `<script>` block: no `<`, `>` or `&` can end it or open a comment."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PAGE_STYLE = """
@@ -826,14 +810,6 @@ _PAGE_SCRIPT = """
     });
   });
 
-  function download(name, blob) {
-    var a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    document.body.appendChild(a);
-    a.click();
-    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-  }
   function svgText(svg) {
     var clone = svg.cloneNode(true);
     clone.removeAttribute("style");
@@ -842,7 +818,7 @@ _PAGE_SCRIPT = """
   function fileName(svg) { return data.name + "-" + state.tab.replace("tab-", ""); }
   document.getElementById("kg-svg").addEventListener("click", function () {
     var svg = current();
-    if (svg) { download(fileName(svg) + ".svg", new Blob([svgText(svg)], {type: "image/svg+xml"})); }
+    if (svg) { kgSave(fileName(svg) + ".svg", new Blob([svgText(svg)], {type: "image/svg+xml"})); }
   });
   document.getElementById("kg-png").addEventListener("click", function () {
     var svg = current();
@@ -856,7 +832,7 @@ _PAGE_SCRIPT = """
       context.fillStyle = "#ffffff";
       context.fillRect(0, 0, canvas.width, canvas.height);
       context.drawImage(image, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob(function (blob) { download(fileName(svg) + ".png", blob); }, "image/png");
+      canvas.toBlob(function (blob) { kgSave(fileName(svg) + ".png", blob); }, "image/png");
     };
     image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svgText(svg));
   });

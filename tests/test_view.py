@@ -219,7 +219,7 @@ def _xss_view() -> View:
 def test_page_escapes_text_from_data() -> None:
     page = render_html(_xss_view())
     assert "<img" not in page and "<script>window" not in page
-    assert [tag for tag, _ in _parse(page)].count("script") == 2 and page.count("</script>") == 2
+    assert [tag for tag, _ in _parse(page)].count("script") == 3 and page.count("</script>") == 3  # data, save, page
     data = json.loads(page.split('id="kg-view-data">', 1)[1].split("</script>", 1)[0])
     assert data["details"]["value:" + XSS_IMG]["title"] == XSS_IMG
 
@@ -430,7 +430,7 @@ def test_injected_markup_shows_as_text_and_runs_nothing(browser: Any, tmp_path: 
     assert visit.page.locator("#kg-details a").count() == 0  # a javascript: link is not made a link
     assert visit.page.locator("h1").inner_text() == f"Title {XSS_IMG} {XSS_SCRIPT}"
     assert visit.page.evaluate("[window.__xss === undefined, document.images.length, document.scripts.length]") == [
-        True, 0, 2]
+        True, 0, 3]
     assert visit.blocked == [] and visit.errors == [] and visit.dialogs == []
 
 
