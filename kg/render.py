@@ -74,6 +74,7 @@ def description_json(description: Description) -> dict[str, Any]:
     document: dict[str, Any] = {
         "therapy": {"id": ref.id, "label": ref.label, "level": ref.level, "iri": ref.iri},
         "names": description.names,
+        "identifiers": [dataclasses.asdict(i) for i in description.identifiers],
         "lineage": [{"id": r.id, "label": r.label, "level": r.level} for r in description.lineage],
         "properties": [
             {
@@ -196,6 +197,9 @@ def print_description(description: Description, console: Console, *, sources: bo
         console.print("Modalities: " + " › ".join(escape(r.label) for r in description.lineage))
     if description.names:
         console.print("Also known as: " + escape(", ".join(description.names)))
+    if description.identifiers:
+        console.print("Identifiers: " + ", ".join(f"{escape(i.scheme)} [link={escape(i.link)}]{escape(i.id)}[/link] ({escape(i.link)})"
+                                                  for i in description.identifiers))
 
     table = Table(title="Properties", show_lines=False, expand=False)
     table.add_column("Group")
@@ -336,6 +340,8 @@ def description_html(description: Description) -> str:
     legend = "".join(f'<li value="{n}">{esc(text)}</li>' for n, text in citations.entries())
     return (f"<style>{TABLE_STYLE}</style><div><strong>{esc(ref.label)}</strong> ({esc(ref.level)}, id: {esc(ref.id)})"
             + (f"<br>Modalities: {esc(' › '.join(r.label for r in description.lineage))}" if description.lineage else "")
+            + ("<br>Identifiers: " + ", ".join(f"{esc(i.scheme)} {esc(i.id)}" for i in description.identifiers)
+               if description.identifiers else "")
             + f'<table class="kg-compare">{"".join(rows)}</table>'
             + (f"<p>Evidence: {esc(counts)} (kg show for the items).</p>" if counts else "")
             + (f'<details><summary>Sources</summary><ol>{legend}</ol></details>' if legend else "") + "</div>")

@@ -65,6 +65,40 @@ class Source:
         return None
 
 
+@dataclass(frozen=True)
+class Identifier:
+    """The same thing in another resource: its scheme (NCIt, MeSH, ...), its id there, the IRI the
+    catalogue states, and a page for people."""
+
+    scheme: str
+    id: str
+    iri: str
+    link: str
+
+
+IDENTIFIER_SCHEMES = (  # IRI namespace -> scheme and the page that shows an id; one table for show and JSON
+    ("http://purl.obolibrary.org/obo/NCIT_", "NCIt", "https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/"),
+    ("http://id.nlm.nih.gov/mesh/", "MeSH", "https://meshb.nlm.nih.gov/record/ui?ui="),
+    ("http://www.wikidata.org/entity/", "Wikidata", "https://www.wikidata.org/wiki/"),
+    ("http://identifiers.org/chembl.compound/", "ChEMBL", "https://www.ebi.ac.uk/chembl/compound_report_card/"),
+    ("http://identifiers.org/unii/", "UNII", "https://precision.fda.gov/uniisearch/srs/unii/"),
+    ("http://identifiers.org/drugbank/", "DrugBank", "https://go.drugbank.com/drugs/"),
+)
+
+
+def identifier(iri: str) -> Identifier:
+    """An exactMatch IRI read as a scheme and id, with a page to open (the IRI itself for an unknown scheme).
+
+    >>> identifier("http://purl.obolibrary.org/obo/NCIT_C106250")
+    Identifier(scheme='NCIt', id='C106250', iri='http://purl.obolibrary.org/obo/NCIT_C106250', link='https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/C106250')
+    """
+    for namespace, scheme, page in IDENTIFIER_SCHEMES:
+        if iri.startswith(namespace):
+            local = iri[len(namespace):]
+            return Identifier(scheme, local, iri, page + local)
+    return Identifier("other", iri, iri, iri)
+
+
 @dataclass
 class Fact:
     """One value with the sources stating it; `inherited_from` names the modality it comes from,
@@ -132,6 +166,7 @@ class Description:
     properties: list[PropertyRow]
     evidence: list[Evidence]
     sources: dict[str, Source]
+    identifiers: list[Identifier] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[Evidence]:
         return [item for item in self.evidence if item.kind == kind]
@@ -417,6 +452,7 @@ class Therapies:
             properties=properties,
             evidence=evidence,
             sources={key: all_sources[key] for key in sorted(cited) if key in all_sources},
+            identifiers=[identifier(str(r["match"])) for r in self.graph.select_named("therapy-identifiers", {"therapy": iri(ref.iri)})],
         )
 
 

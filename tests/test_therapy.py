@@ -93,10 +93,6 @@ AUTOLOGOUS_PRODUCTS = ["tisagenlecleucel", "axicabtagene-ciloleucel", "brexucabt
                        "obecabtagene-autoleucel"]
 
 
-def _row(description, prop: str):
-    return next(row for row in description.properties if row.property == prop)
-
-
 @pytest.mark.parametrize("product", AUTOLOGOUS_PRODUCTS)
 def test_approved_car_t_products_are_autologous_and_never_shown_needing_hla_matching(graph: kg.TherapyGraph, product: str) -> None:
     description = graph.describe(product)
@@ -159,3 +155,16 @@ def test_inheritance_skips_values_the_consistency_rules_rule_out(tmp_path) -> No
     assert [f.value for f in _row(kymriah, "tkg:offTheShelf").facts] == [False]  # stated by the nearer autologous-car-t
     car_t = kg.TherapyGraph(store).describe("car-t")
     assert [f.value for f in _row(car_t, "tkg:hlaMatchingRequired").facts] == [True]  # no rule applies to CAR-T as a whole
+
+
+def test_a_description_lists_the_identifiers_the_catalogue_states_with_pages_to_open(graph: kg.TherapyGraph) -> None:
+    import doctest
+
+    from kg import formats, report, therapy
+
+    described = graph.therapies.describe("atezolizumab")
+    assert [(i.scheme, i.id) for i in described.identifiers] == [("MeSH", "C000594389"), ("NCIt", "C106250")]
+    assert all(i.link.startswith("https://") for i in described.identifiers)
+    assert graph.therapies.describe("nkx019").identifiers == []
+    for module in (therapy, formats, report):  # their examples are checked too
+        assert doctest.testmod(module).failed == 0
