@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from kg.errors import KgError, UsageError
-from kg.formats import COMPARE_FORMATS, format_for
+from kg.formats import COMPARE_FORMATS, VIEW_FORMATS, format_for
 
 
 class _Group(TyperGroup):
@@ -80,7 +80,6 @@ def _version(value: bool) -> None:
     if not value:
         return
     import datetime as dt
-    import os
 
     import kg
     from kg import sources
@@ -89,7 +88,7 @@ def _version(value: bool) -> None:
     files = sources.input_files()
     typer.echo(f"therapy-kg {kg.__version__}")
     typer.echo(f"data: {sources.data_version()} ({len(files)} files, fingerprint {sources.fingerprint(files)[:12]})")
-    root = Path(os.environ[stores.STORE_ENV]) if os.environ.get(stores.STORE_ENV) else stores.default_location()
+    root = stores.default_location()
     build = stores.current_build(root)
     built = dt.datetime.fromtimestamp(build.stat().st_mtime).isoformat(timespec="seconds") if build else None
     typer.echo(f"store: {root} ({f'built {built}' if built else 'not built yet'})")
@@ -304,7 +303,7 @@ def compare(
     Example: kg compare car-t car-nk --format markdown
     """
     from kg import report
-    from kg.compare import compare as run_compare
+    from kg.compare import compare as run_compare, summarised
 
     chosen = output.value if output is not None else (format_for(out) if out is not None else None) or "table"
     if out is not None and chosen == "table":
@@ -312,8 +311,6 @@ def compare(
                          ".parquet, or give --format.")
     if COMPARE_FORMATS[chosen].binary and out is None:
         raise UsageError(f"--format {chosen} writes a file: give -o FILE{COMPARE_FORMATS[chosen].extension}.")
-    from kg.compare import summarised
-
     comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences,
                              evidence=evidence)
     if summary:
@@ -520,11 +517,11 @@ def view(
     evidence summarised per therapy and opening on click), the observed rates with 95 % intervals,
     the approval timeline, and the comparison table. Example: kg view car-t car-nk -o car-t-vs-car-nk.html
     """
-    from kg.view import FORMATS, comparison_view, overview_view, render_html, render_svg, write_view
+    from kg.view import comparison_view, overview_view, render_html, render_svg, write_view
 
-    chosen = output_format or (out.suffix.lstrip(".").lower() if out and out.suffix.lstrip(".").lower() in FORMATS else "html")
-    if chosen not in FORMATS:
-        raise UsageError(f"Unknown view format '{chosen}'. Formats: {', '.join(FORMATS)}.")
+    chosen = output_format or (format_for(out, VIEW_FORMATS) if out else None) or "html"
+    if chosen not in VIEW_FORMATS:
+        raise UsageError(f"Unknown view format '{chosen}'. Formats: {', '.join(VIEW_FORMATS)}.")
     graph = _source(ctx, endpoint)
     if all_therapies:
         if therapies:

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from kg import ingest, sources, vocab
 from kg.errors import UsageError
 from kg.resources import ONTOLOGY_FILE
+from kg.store import current_build
 
 Fact = tuple[str, str, str, str]  # graph, subject, predicate, object (compact, as text)
 _NUMBERS = {"integer", "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger", "int", "long",
@@ -76,8 +77,6 @@ def _facts(location: Path) -> set[Fact]:
         parsed = sources.parse_all(sources.input_files(location, ONTOLOGY_FILE))
         quads = (q for file, qs in parsed.items() if file.kind != "ontology" for q in qs)
     elif (location / "CURRENT").is_file():
-        from kg.store import current_build
-
         build = current_build(location)
         if build is None:
             raise UsageError(f"The store {location} has no build to compare.")

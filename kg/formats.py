@@ -1,4 +1,5 @@
-"""The formats a comparison is written in: name, file extension, and whether the file is binary.
+"""The formats a comparison (and its view) is written in: name, file extension, and whether the file
+is binary.
 
 One table for the CLI's `--format` choices, the inference of a format from `-o`'s extension and
 `kg.report.WRITERS` (which maps each name to its writer); kept free of imports so the CLI can read
@@ -32,11 +33,19 @@ COMPARE_FORMATS: dict[str, Format] = {f.name: f for f in (
 )}
 
 
-def format_for(path: Path) -> str | None:
+VIEW_FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("html", ".html", summary="the page: graph, evidence, approvals, table"),
+    Format("svg", ".svg", summary="the comparison graph alone, for slides"),
+)}
+
+
+def format_for(path: Path, formats: dict[str, Format] = COMPARE_FORMATS) -> str | None:
     """The format a file name asks for by its extension (`.csv` is the table's CSV; ask for tidy by name).
 
     >>> format_for(Path("k.csv")), format_for(Path("k.XLSX")), format_for(Path("k.txt"))
     ('csv', 'xlsx', None)
+    >>> format_for(Path("slide.svg"), VIEW_FORMATS)
+    'svg'
     """
     suffix = path.suffix.lower()
-    return next((f.name for f in COMPARE_FORMATS.values() if f.extension == suffix), None)
+    return next((f.name for f in formats.values() if f.extension == suffix), None)

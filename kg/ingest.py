@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.atomic import replacing, write_text
-from kg.errors import BuildError
+from kg.errors import BuildError, UsageError
 
 if TYPE_CHECKING:
     from kg.ctgov import InterventionMatcher
@@ -222,8 +222,6 @@ def ingest_ema(store_root: Path, path: Path, *, progress: Callable[[int], None] 
 
 def _check_inputs(paths: Iterable[Path]) -> None:
     """Every input is an existing regular file or folder: a device or pipe (/dev/zero) would be read forever."""
-    from kg.errors import UsageError
-
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"No such file or directory: {', '.join(missing)}")

@@ -78,20 +78,30 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
     return out.getvalue()
 
 
-def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
-    """One line per row; a cell's values are separated by ' | ' and carry their source ids."""
+def _wide(comparison: Comparison, sources: bool) -> tuple[list[str], list[list[Any]]]:
+    """The table as CSV and the workbook's first sheet hold it: a line per row, a cell's values joined
+    by ' | ' with their source ids."""
     rows = []
     for row in comparison.rows:
         cells = [" | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or NO_DATA
                  for cell in row.cells]
         rows.append([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
-    return _csv(["group", "property", "label", "differs", *(t.label for t in comparison.therapies)], rows)
+    return ["group", "property", "label", "differs", *(t.label for t in comparison.therapies)], rows
+
+
+def _long(comparison: Comparison) -> tuple[list[str], list[list[Any]]]:
+    """The long table (kg.frames.tidy_rows) as a header and rows."""
+    return list(TIDY_COLUMNS), [[row[c] for c in TIDY_COLUMNS] for row in tidy_rows(comparison)]
+
+
+def to_csv(comparison: Comparison, *, sources: bool = True) -> str:
+    """One line per row; a cell's values are separated by ' | ' and carry their source ids."""
+    return _csv(*_wide(comparison, sources))
 
 
 def to_tidy_csv(comparison: Comparison, *, sources: bool = True) -> str:
-    """The long table (kg.frames.tidy_rows) as CSV: one line per therapy, row, value and source."""
-    rows = tidy_rows(comparison)
-    return _csv(list(TIDY_COLUMNS), ([row[c] for c in TIDY_COLUMNS] for row in rows))
+    """The long table as CSV: one line per therapy, row, value and source."""
+    return _csv(*_long(comparison))
 
 
 def to_xlsx(comparison: Comparison, *, sources: bool = True) -> bytes:
@@ -100,11 +110,10 @@ def to_xlsx(comparison: Comparison, *, sources: bool = True) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheets = [(book.active, "comparison", list(csv.reader(io.StringIO(to_csv(comparison, sources=sources))))),
-              (book.create_sheet(), "long", [list(TIDY_COLUMNS)] + [[r[c] for c in TIDY_COLUMNS] for r in tidy_rows(comparison)])]
-    for sheet, title, rows in sheets:
+    for sheet, title, (header, rows) in ((book.active, "comparison", _wide(comparison, sources)),
+                                          (book.create_sheet(), "long", _long(comparison))):
         sheet.title = title
-        for values in rows:
+        for values in [header, *rows]:
             sheet.append(values)
         for cells in sheet.iter_rows():
             for cell in cells:

@@ -25,7 +25,7 @@ import html
 import re
 import textwrap
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,6 @@ from kg.page import SAVE_SCRIPT, policy, script_json
 from kg.render import fact_text
 from kg.report import TABLE_STYLE, table_html
 from kg.therapy import Fact, Source, Therapies, TherapyRef
-
-FORMATS = ("html", "svg")
-"""What `kg view --format` writes: the page, or the comparison graph alone for slides."""
 
 FONT = 13
 """Node and row-label text size in px; the page opens at 100 %, so it is also the size on screen."""
@@ -184,9 +181,10 @@ def comparison_view(graph: TherapyGraph, names: Sequence[str]) -> View:
         groups.append(Group(label, rows))
     title = " vs ".join(ref.label for ref in refs)
     events = _events(comparison, builder.details)
-    everything = graph.therapies.sources()
-    for ref in refs:
-        builder.details[f"therapy:{ref.id}"] = _therapy_details(graph.therapies, ref, everything)
+    properties = [row for row in comparison.rows if evidence_kind(row) is None]
+    for i, ref in enumerate(refs):  # what the comparison already holds: no second round of queries
+        builder.details[f"therapy:{ref.id}"] = _therapy_details(
+            graph.therapies, ref, [(row.label, row.cells[i]) for row in properties], comparison.sources)
     return View(title, "-vs-".join(ref.id for ref in refs), heads, groups, builder.details, builder.rates,
                 events, table_html(comparison), [ref.label for ref in refs])
 
@@ -211,13 +209,13 @@ def overview_view(graph: TherapyGraph) -> View:
     def visit(ref: TherapyRef, depth: int) -> None:
         products = [r for r in children[ref.id] if r.level == "product"]
         node = Node(f"therapy:{ref.id}", "modality", ref.label, indent=depth)
-        details[node.id] = _therapy_details(therapies, ref, sources)
+        details[node.id] = _therapy_details(therapies, ref, _own(therapies, ref), sources)
         cell = []
         if products:
             summary = Node(f"products:{ref.id}", "summary", f"{len(products)} product{'s' * (len(products) > 1)}")
             for product in products:
                 child = Node(f"therapy:{product.id}", "product", product.label)
-                details[child.id] = _therapy_details(therapies, product, sources)
+                details[child.id] = _therapy_details(therapies, product, _own(therapies, product), sources)
                 summary.children.append(child)
             details[summary.id] = {"title": f"Products of {ref.label}", "lines": [p.label for p in products],
                                    "sources": []}
@@ -234,16 +232,22 @@ def overview_view(graph: TherapyGraph) -> View:
                 details, hint=hint)
 
 
-def _therapy_details(therapies: Therapies, ref: TherapyRef, sources: dict[str, Source]) -> dict[str, Any]:
+def _therapy_details(therapies: Therapies, ref: TherapyRef, rows: Iterable[tuple[str, list[Fact]]],
+                     sources: dict[str, Source]) -> dict[str, Any]:
+    """A therapy's level, place in the hierarchy, and the values stated for it (not inherited)."""
     above = " › ".join(r.label for r in therapies.lineage(ref)[1:])
     lines = [f"{ref.level} (id: {ref.id})"] + ([f"is a: {above}"] if above else [])
     cited: set[str] = set()
-    for row in therapies.properties(ref):
-        for fact in row.facts:
+    for label, facts in rows:
+        for fact in facts:
             if not fact.note:
-                lines.append(f"{row.label}: {fact.label}")
+                lines.append(f"{label}: {fact.label}")
                 cited.update(fact.sources)
     return {"title": ref.label, "lines": lines, "sources": _sources(sorted(cited), sources)}
+
+
+def _own(therapies: Therapies, ref: TherapyRef) -> list[tuple[str, list[Fact]]]:
+    return [(row.label, row.facts) for row in therapies.properties(ref)]
 
 
 class _Builder:
