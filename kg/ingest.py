@@ -8,7 +8,8 @@ Ingested records live beside the store, in `<store root>/ingested/`:
 
 Both are rewritten atomically (write, then rename): a newer version of a record replaces its
 graph, an older or identical one is skipped, so ingesting the same files twice changes nothing.
-The store is then rebuilt from the curated data plus `records.nq` in one bulk load. The curated
+The store is then rebuilt from the curated data plus `records.nq` in one bulk load; if that fails
+(a full disk), both files are put back, so the last good build stays the one in use. The curated
 data are validated with SHACL on every build; registry records are checked record by record
 while they are read (see `kg.ctgov`), because SHACL over millions of triples would take minutes.
 """
@@ -16,8 +17,10 @@ while they are read (see `kg.ctgov`), because SHACL over millions of triples wou
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -242,6 +245,39 @@ def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], It
     with TherapyGraph(ox.Store.read_only(str(built.location)), built.location) as graph:
         matcher = InterventionMatcher.from_graph(graph)
         products = {ref.iri for ref in graph.therapies.all("product")}
-    report = store_records(store_root, read(matcher, products), progress=progress)
-    store.build(store_root)
+    with _rolled_back_on_failure(ingested_dir(store_root)):
+        report = store_records(store_root, read(matcher, products), progress=progress)
+        store.build(store_root)
     return report
+
+
+@contextmanager
+def _rolled_back_on_failure(directory: Path) -> Iterator[None]:
+    """Put the ingested set back as it was if the block fails (a full disk while the store is
+    rebuilt): the records then still match the last good build, so every later command opens that
+    build instead of retrying one that cannot be written. Hard links keep the old versions for free."""
+    kept: dict[Path, Path | None] = {}
+    for name in (RECORDS, MANIFEST):
+        path, previous = directory / name, directory / f".{name}.previous"
+        previous.unlink(missing_ok=True)
+        if path.exists():
+            os.link(path, previous)
+            kept[path] = previous
+        else:
+            kept[path] = None
+    try:
+        yield
+    except BaseException as error:
+        for path, previous in kept.items():
+            if previous is None:
+                path.unlink(missing_ok=True)
+            else:
+                os.replace(previous, path)
+        if isinstance(error, OSError):
+            raise BuildError(f"Nothing was ingested ({error.strerror or error}); the ingested records and the store "
+                             "are as they were.") from None
+        raise
+    finally:
+        for previous in kept.values():
+            if previous is not None:
+                previous.unlink(missing_ok=True)

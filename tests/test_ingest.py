@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -123,6 +126,62 @@ def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) ->
     after = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
     assert after == before
     assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
+
+
+def _ingested_state(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.glob("ingested/*"))} | {"CURRENT": (root / "CURRENT").read_bytes()}
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB file system: room for one build of the curated data, not for a second one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)  # this process may still hold the store open
+
+
+def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = small_disk / "store"
+    monkeypatch.setenv("THERAPY_KG_STORE", str(root))
+    runner = CliRunner()
+    assert runner.invoke(app, ["build"]).exit_code == 0  # no room for a second build now
+    before = _ingested_state(root)
+    failed = runner.invoke(app, ["ingest", "ctgov", *map(str, GOOD)])
+    assert failed.exit_code == 1 and "No space left on device" in failed.output and "Traceback" not in failed.output
+    assert "Nothing was ingested" in failed.output and "as they were" in failed.output
+    assert _ingested_state(root) == before, "records, manifest and CURRENT are the last good ones"
+    shown = runner.invoke(app, ["show", "kymriah", "--format", "json"])
+    assert shown.exit_code == 0 and "Building" not in shown.output, "later commands open the last good build"
+
+
+def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same rollback without a small disk (a fault injected into the rebuild), so it runs anywhere."""
+    from kg import store as stores
+
+    ingest.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
+    before = _ingested_state(store)
+    real_build = stores.build
+    calls = []
+
+    def failing_second_build(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(stores, "build", failing_second_build)
+    with pytest.raises(kg.errors.BuildError, match="Nothing was ingested .No space left on device"):
+        ingest.ingest_ctgov(store, GOOD)
+    assert _ingested_state(store) == before
+    assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
+    monkeypatch.setattr(stores, "build", real_build)
+    assert stores.is_current(store)
 
 
 def test_problem_objects_pass_through(store: Path) -> None:
