@@ -76,13 +76,20 @@ class Identifier:
     link: str
 
 
-IDENTIFIER_SCHEMES = (  # IRI namespace -> scheme and the page that shows an id; one table for show and JSON
-    ("http://purl.obolibrary.org/obo/NCIT_", "NCIt", "https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/"),
-    ("http://id.nlm.nih.gov/mesh/", "MeSH", "https://meshb.nlm.nih.gov/record/ui?ui="),
-    ("http://www.wikidata.org/entity/", "Wikidata", "https://www.wikidata.org/wiki/"),
-    ("http://identifiers.org/chembl.compound/", "ChEMBL", "https://www.ebi.ac.uk/chembl/compound_report_card/"),
-    ("http://identifiers.org/unii/", "UNII", "https://precision.fda.gov/uniisearch/srs/unii/"),
-    ("http://identifiers.org/drugbank/", "DrugBank", "https://go.drugbank.com/drugs/"),
+IdentifierScheme = tuple[str, str, str, str]  # IRI namespace, scheme name, page for an id, id pattern
+
+IDENTIFIER_SCHEMES: tuple[IdentifierScheme, ...] = (  # one table for show, JSON and the data tests
+    ("http://purl.obolibrary.org/obo/NCIT_", "NCIt", "https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/", r"C\d+"),
+    ("http://id.nlm.nih.gov/mesh/", "MeSH", "https://meshb.nlm.nih.gov/record/ui?ui=", r"[CD]\d{6,9}"),
+    ("http://www.wikidata.org/entity/", "Wikidata", "https://www.wikidata.org/wiki/", r"Q[1-9]\d*"),
+    ("http://identifiers.org/chembl.compound/", "ChEMBL", "https://www.ebi.ac.uk/chembl/compound_report_card/", r"CHEMBL\d+"),
+    ("http://identifiers.org/unii/", "UNII", "https://precision.fda.gov/uniisearch/srs/unii/", r"[0-9A-Z]{10}"),
+    ("http://identifiers.org/drugbank/", "DrugBank", "https://go.drugbank.com/drugs/", r"DB\d{5}"),
+    ("http://purl.uniprot.org/uniprot/", "UniProt", "https://www.uniprot.org/uniprotkb/", r"[OPQ]\d[0-9A-Z]{3}\d|[A-NR-Z]\d[A-Z][0-9A-Z]{2}\d"),
+    ("http://identifiers.org/ensembl/", "Ensembl", "https://www.ensembl.org/id/", r"ENSG\d{11}"),
+    ("http://identifiers.org/hgnc/", "HGNC", "https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:", r"\d+"),
+    ("http://purl.obolibrary.org/obo/MONDO_", "MONDO", "https://monarchinitiative.org/MONDO:", r"\d{7}"),
+    ("http://www.ebi.ac.uk/efo/EFO_", "EFO", "https://www.ebi.ac.uk/ols4/ontologies/efo/classes?short_form=EFO_", r"\d{7}"),
 )
 
 
@@ -92,7 +99,7 @@ def identifier(iri: str) -> Identifier:
     >>> identifier("http://purl.obolibrary.org/obo/NCIT_C106250")
     Identifier(scheme='NCIt', id='C106250', iri='http://purl.obolibrary.org/obo/NCIT_C106250', link='https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/C106250')
     """
-    for namespace, scheme, page in IDENTIFIER_SCHEMES:
+    for namespace, scheme, page, _ in IDENTIFIER_SCHEMES:
         if iri.startswith(namespace):
             local = iri[len(namespace):]
             return Identifier(scheme, local, iri, page + local)

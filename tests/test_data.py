@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -150,3 +152,45 @@ def test_official_sources_do_not_lose_ground(graph: kg.TherapyGraph) -> None:
 
     done, total = official_sources(graph)
     assert total > 250 and done / total >= 0.78
+
+
+IDENTIFIER_LEDGER = DATA_DIR / "catalogue" / "identifiers-checked.tsv"
+
+
+def _ledger() -> list[dict[str, str]]:
+    import csv
+
+    with IDENTIFIER_LEDGER.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_every_cross_reference_was_checked_and_says_where() -> None:
+    """Each skos:exactMatch in the catalogue has one ledger row naming where it was read (an
+    address or a github:owner/repo/path), and each row is in the catalogue: a link nobody checked,
+    or a check whose link was removed, fails."""
+    from kg.therapy import identifier
+
+    stated = {
+        (s["entity"].value.removeprefix(vocab.RESOURCE), identifier(s["match"].value))
+        for s in _products_store.query("SELECT ?entity ?match WHERE { ?entity <http://www.w3.org/2004/02/skos/core#exactMatch> ?match }")
+    }
+    assert len(stated) > 150
+    assert sorted(str(i.iri) for _, i in stated if i.scheme == "other") == []
+    ledger = _ledger()
+    assert sorted((r["resource"], r["scheme"], r["id"]) for r in ledger) == sorted((e, i.scheme, i.id) for e, i in stated)
+    unsourced = [r for r in ledger if not re.search(r"https?://|github:[\w.-]+/[\w.-]+/", r["checked_in"])]
+    assert unsourced == []
+    assert [u for r in ledger for u in re.findall(r"https?://[^\s)]+", r["checked_in"]) if _unpublished_host(u)] == []
+
+
+def test_cross_references_have_the_form_of_their_scheme_and_name_one_thing() -> None:
+    """Ids match their scheme's pattern; within a scheme no two entities share an id and no entity
+    has two (an exact match is one concept)."""
+    from kg.therapy import IDENTIFIER_SCHEMES
+
+    patterns = {scheme: pattern for _, scheme, _, pattern in IDENTIFIER_SCHEMES}
+    ledger = _ledger()
+    assert [r for r in ledger if not re.fullmatch(patterns[r["scheme"]], r["id"])] == []
+    for field in ("id", "resource"):
+        seen = Counter((r["scheme"], r[field]) for r in ledger)
+        assert [key for key, count in seen.items() if count > 1] == [], field
