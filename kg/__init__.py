@@ -45,7 +45,8 @@ def open_graph(store: str | Path | None = None) -> TherapyGraph:
     """Open the graph read-only, building or rebuilding it first if needed."""
     from kg import store as stores
 
-    return TherapyGraph(*stores.open_store(Path(store) if store else None))
+    opener, location = stores.open_store(Path(store) if store else None)
+    return TherapyGraph(location=location, opener=opener)
 
 
 def query_df(name_or_query: str, store: str | Path | None = None, **params: str) -> Any:

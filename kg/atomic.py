@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,8 @@ def replacing(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
 
     The temporary file gets the permissions a newly created file would (mkstemp's are 0600).
     """
+    import tempfile  # only writers pay for it; most commands only read
+
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{path} is a directory: give the name of a file to write (in it, or elsewhere).")

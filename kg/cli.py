@@ -1,9 +1,10 @@
 """The `kg` command: a thin typer layer over the library. Each command parses options, makes one
 library call and formats the result; errors a user can cause become a message and an exit code
 (0 ok, 1 failure or findings, 2 usage error), never a traceback.
-"""
 
-from __future__ import annotations
+Annotations here are evaluated when the module loads (no `from __future__ import annotations`):
+typer reads every command's signature on every run, and string annotations cost it an eval each.
+"""
 
 import sys
 from collections.abc import Callable, Iterator

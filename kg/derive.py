@@ -1,8 +1,13 @@
-"""What a build derives from the loaded graphs: lineages, and the default graph as their merge.
+"""What a build derives from the loaded graphs: lineages, evidence links, and the default graph as
+their merge.
 
 - `tkg:lineage` links every therapy to itself and to each modality above it, in the derived graph.
   Queries follow one triple instead of the path `(tkg:modality|skos:broader)*`, whose zero-length
   case engines evaluate differently (Virtuoso answered 1 row where Oxigraph answered 18).
+- `tkg:evidenceOf` links each curated approval, label event, trial, outcome, adverse-event
+  observation and award to every therapy in its subject's lineage. Asked per therapy, the same join
+  started from the therapy and walked every ingested trial of its products: 3.4 s for CAR-T at 10^5
+  registry records, against 52 ms for all therapies at once here.
 - The default graph is the RDF merge of all named graphs: each distinct triple once. Oxigraph's
   union default graph is a bag (a fact stated by three sources matched three times, inflating
   COUNT), and a store without a union setting answers nothing; a stored merge is a set everywhere.
@@ -17,7 +22,7 @@ import pyoxigraph as ox
 from kg import vocab
 
 DERIVED_GRAPH = vocab.GRAPH + "derived"
-_LINEAGES = f"""
+LINEAGES = f"""  # also run by the rdflib baseline (scripts/rdflib_baseline.py)
 SELECT DISTINCT ?therapy ?holder WHERE {{
   GRAPH <{vocab.CATALOGUE_GRAPH}> {{ ?therapy a ?class }}
   ?class rdfs:subClassOf* tkg:Therapy .
@@ -25,12 +30,31 @@ SELECT DISTINCT ?therapy ?holder WHERE {{
 }}"""
 
 
+EVIDENCE = """
+SELECT DISTINCT ?node ?therapy WHERE {
+  VALUES ?curatedClass { tkg:JournalArticle tkg:RegulatoryDocument tkg:WebPage tkg:RegistryRecord }
+  VALUES ?class { tkg:Approval tkg:LabelSafetyEvent tkg:ClinicalTrial tkg:TrialOutcome tkg:AdverseEventObservation tkg:Award }
+  ?curated a ?curatedClass .
+  GRAPH ?curated { ?node a ?class }
+  ?node tkg:approvedProduct|tkg:labelOf|tkg:evaluates|tkg:therapy|tkg:awardedFor ?subject .
+  ?subject tkg:lineage ?therapy .
+}"""  # curated sources only: ingested registry records are tkg:IngestedRecord, counted not listed
+
+
 def lineage_quads(store: ox.Store) -> Iterator[ox.Quad]:
     """`?therapy tkg:lineage ?holder` for the therapy itself and every modality above it."""
     graph, lineage = ox.NamedNode(DERIVED_GRAPH), ox.NamedNode(vocab.TKG + "lineage")
-    rows = list(store.query(_LINEAGES, prefixes=vocab.PREFIXES, use_default_graph_as_union=True))
+    rows = list(store.query(LINEAGES, prefixes=vocab.PREFIXES, use_default_graph_as_union=True))
     for row in rows:
         yield ox.Quad(row["therapy"], lineage, row["holder"], graph)
+
+
+def evidence_quads(store: ox.Store) -> Iterator[ox.Quad]:
+    """`?node tkg:evidenceOf ?therapy` for curated evidence nodes; needs the lineages in the store."""
+    graph, evidence_of = ox.NamedNode(DERIVED_GRAPH), ox.NamedNode(vocab.TKG + "evidenceOf")
+    rows = list(store.query(EVIDENCE, prefixes=vocab.PREFIXES, use_default_graph_as_union=True))
+    for row in rows:
+        yield ox.Quad(row["node"], evidence_of, row["therapy"], graph)
 
 
 def merge_into_default_graph(store: ox.Store) -> None:

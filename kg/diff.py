@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kg import ingest, sources, vocab
 from kg.errors import UsageError
 from kg.resources import ONTOLOGY_FILE
-from kg.store import current_build
+from kg.store import current_build, open_build
 
 Fact = tuple[str, str, str, str]  # graph, subject, predicate, object (compact, as text)
 _NUMBERS = {"integer", "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger", "int", "long",
@@ -82,7 +82,7 @@ def _facts(location: Path) -> set[Fact]:
             raise UsageError(f"The store {location} has no build to compare.")
         records = ingest.records_file(location)
         ingested = {q.graph_name for q in ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS)} if records else set()
-        store = ox.Store.read_only(str(build))
+        store = open_build(build)
         quads = (q for q in store.quads_for_pattern(None, None, None, None)
                  if _curated(q.graph_name) and q.graph_name not in ingested)
     else:

@@ -10,7 +10,7 @@ text, and mean the same on every engine.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from kg import vocab
 from kg.sparqltext import with_values
 from kg.errors import QueryError
+from kg.memo import Memo
 from kg.resources import PACKAGE_DIR
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ def to_python(term: Term | None) -> Any:
     return str(term)
 
 
+def _rows(solutions: ox.QuerySolutions) -> list[Row]:
+    names = [variable.value for variable in solutions.variables]
+    return [dict(zip(names, map(to_python, solution))) for solution in solutions]
+
+
 @cache
 def load_query(name: str) -> str:
     """Text of an internal query shipped in `kg/sparql/NAME.rq`."""
@@ -109,10 +115,23 @@ def dataset_options(default_graphs: list[str] | None, named_graphs: list[str] | 
 class TherapyGraph:
     """The built knowledge graph, opened read-only (or a remote store with the same `query`)."""
 
-    def __init__(self, store: ox.Store, location: Path | None = None) -> None:
-        self.store = store
+    def __init__(self, store: ox.Store | None = None, location: Path | None = None, *,
+                 opener: Callable[[], ox.Store] | None = None) -> None:
+        """`store`, or an `opener` that loads it when a query first needs it; a build's `location`
+        keeps the answers to internal queries (kg.memo), so most commands never load the store."""
+        self._store = store
+        self._opener = opener
         self.location = location
+        self.memo = Memo(location / "memo") if location is not None else None
         self._therapies: Any = None
+
+    @property
+    def store(self) -> ox.Store:
+        if self._store is None:
+            if self._opener is None:
+                raise QueryError("This graph has no store to query.")
+            self._store = self._opener()
+        return self._store
 
     def __enter__(self) -> TherapyGraph:
         return self
@@ -191,23 +210,33 @@ class TherapyGraph:
         named_graphs: list[str] | None = None,
     ) -> list[Row]:
         """Run a SELECT query and return rows of plain Python values (unbound variables are None)."""
-        solutions = self.query(sparql, bindings, default_graphs=default_graphs, named_graphs=named_graphs)
+        return _rows(self._solutions(sparql, bindings, default_graphs=default_graphs, named_graphs=named_graphs))
+
+    def _solutions(self, sparql: str, bindings: Mapping[str, Binding] | None = None, **dataset: Any) -> ox.QuerySolutions:
+        solutions = self.query(sparql, bindings, **dataset)
         if not isinstance(solutions, ox.QuerySolutions):
             raise QueryError("Expected a SELECT query.")
-        names = [variable.value for variable in solutions.variables]
-        return [{name: to_python(solution[name]) for name in names} for solution in solutions]
+        return solutions
 
     def select_df(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> pandas.DataFrame:
         """Run a SELECT query into a DataFrame with typed columns (kg.frames.results_frame): numbers as
         numbers, dates as dates, IRIs compacted (`tkgr:car-t`). Needs the `pandas` extra."""
         from kg.frames import results_frame
 
-        solutions = self.query(sparql, bindings)
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise QueryError("Expected a SELECT query.")
-        names = [variable.value for variable in solutions.variables]
-        return results_frame(names, ({name: to_python(s[name]) for name in names} for s in solutions))
+        solutions = self._solutions(sparql, bindings)
+        return results_frame([v.value for v in solutions.variables], _rows(solutions))
 
     def select_named(self, name: str, bindings: Mapping[str, Binding] | None = None) -> list[Row]:
-        """Run one of the internal queries in `kg/sparql/`."""
-        return self.select(load_query(name), bindings)
+        """Run one of the internal queries in `kg/sparql/`, answered from the build's memo when it
+        has been asked before."""
+        text = load_query(name)
+        if self.memo is None:
+            return self.select(text, bindings)
+        key = Memo.key(text, {k: str(to_term(v)) for k, v in (bindings or {}).items()}, vocab.PREFIXES, BASE_IRI)
+        tsv = self.memo.get(key)
+        if tsv is None:
+            tsv = self._solutions(text, bindings).serialize(format=ox.QueryResultsFormat.TSV) or b""
+            self.memo.put(key, tsv)
+        solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+        assert isinstance(solutions, ox.QuerySolutions)
+        return _rows(solutions)

@@ -242,7 +242,7 @@ def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], It
     from kg.graph import TherapyGraph
 
     built = store.build(store_root)
-    with TherapyGraph(ox.Store.read_only(str(built.location)), built.location) as graph:
+    with TherapyGraph(store.open_build(built.location), built.location) as graph:
         matcher = InterventionMatcher.from_graph(graph)
         products = {ref.iri for ref in graph.therapies.all("product")}
     with _rolled_back_on_failure(ingested_dir(store_root)):

@@ -32,6 +32,7 @@ from kg import vocab
 from kg.errors import KgError, QueryError
 from kg.graph import TherapyGraph
 from kg.sparqltext import has_dataset_clause, with_dataset
+from kg.store import open_build
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
@@ -142,7 +143,7 @@ class PushResult:
 
 def push(location: Path, endpoint: str) -> PushResult:
     """PUT every named graph of the built store, then the merged default graph; idempotent."""
-    store = ox.Store.read_only(str(location))
+    store = open_build(location)
     target = graph_store_url(endpoint)
     graphs = sorted(store.named_graphs(), key=lambda g: g.value)
     total = 0

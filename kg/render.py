@@ -30,23 +30,34 @@ EVIDENCE_SECTIONS = [
 ]
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types for dataclasses, Decimals and dates."""
+def _plain(value: Any) -> Any:
+    """JSON's `default` hook: a dataclass as its fields, a Decimal as int or float, a date as ISO text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types all the way down, for documents that are returned rather than printed."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    try:
+        return to_jsonable(_plain(value))
+    except TypeError:
+        return value
 
 
 def dumps(document: Any) -> str:
-    return json.dumps(to_jsonable(document), indent=2, ensure_ascii=False)
+    """Indented JSON; the encoder converts what it meets through `_plain` rather than a copy first."""
+    return json.dumps(document, indent=2, ensure_ascii=False, default=_plain)
 
 
 def fact_json(fact: Fact, sources: dict[str, Source]) -> dict[str, Any]:

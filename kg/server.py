@@ -189,7 +189,7 @@ def _worker_main(conn: Any, build_dir: str, limits: Limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the server stops us
     try:
         stores.lease(Path(build_dir))
-        graph = TherapyGraph(ox.Store.read_only(build_dir), Path(build_dir))
+        graph = TherapyGraph(stores.open_build(Path(build_dir)), Path(build_dir))
         parse_check("ASK {}")  # load the parser now rather than in the first request that needs it
     except Exception as error:  # noqa: BLE001 - reported to the server, which says why it cannot start
         conn.send(("failed", f"{type(error).__name__}: {error}"))
@@ -580,7 +580,7 @@ def _stamp(root: Path) -> tuple[int, int] | None:
 
 def render_pages(build: Path, config: ServerConfig) -> Pages:
     """Open the (leased) build briefly and render what the main process serves itself."""
-    with TherapyGraph(ox.Store.read_only(str(build)), build) as graph:
+    with TherapyGraph(stores.open_build(build), build) as graph:
         count = next(iter(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"]
         named = tuple(sorted(g.value for g in graph.store.named_graphs()))
         return Pages(front_page(graph, config, len(named)), named, int(count.value))

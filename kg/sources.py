@@ -8,6 +8,7 @@ catalogue (names and classification) and the ontology get graphs of their own.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,17 +36,16 @@ class InputFile:
 
 
 def input_files(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> list[InputFile]:
-    """List the files a build reads, in a stable order; stray Turtle files are an error."""
+    """List the files a build reads, in a stable order; stray Turtle files are an error. (Every
+    command lists them to check the store is current, so this walks the folder once, with os.walk.)"""
+    turtle = {folder: sorted(n for n in names if n.endswith(".ttl")) for folder, _, names in os.walk(data_dir)}
+    catalogue, sources = str(data_dir / "catalogue"), str(data_dir / "sources")
     files = [InputFile(ontology_file, vocab.ONTOLOGY_GRAPH)]
-    files += [InputFile(p, vocab.CATALOGUE_GRAPH) for p in sorted((data_dir / "catalogue").glob("*.ttl"))]
-    files += [InputFile(p, vocab.SOURCE + p.stem) for p in sorted((data_dir / "sources").glob("*.ttl"))]
-    known = {f.path for f in files}
-    stray = sorted(p for p in data_dir.rglob("*.ttl") if p not in known)
+    files += [InputFile(Path(catalogue, name), vocab.CATALOGUE_GRAPH) for name in turtle.pop(catalogue, [])]
+    files += [InputFile(Path(sources, name), vocab.SOURCE + name.removesuffix(".ttl")) for name in turtle.pop(sources, [])]
+    stray = sorted(os.path.join(folder, name) for folder, names in turtle.items() for name in names)
     if stray:
-        raise BuildError(
-            "Turtle files outside data/catalogue/ and data/sources/ are not loaded: "
-            + ", ".join(str(p) for p in stray)
-        )
+        raise BuildError("Turtle files outside data/catalogue/ and data/sources/ are not loaded: " + ", ".join(stray))
     return files
 
 

@@ -42,7 +42,7 @@ def measure(records: int, work: Path) -> dict[str, float]:
     built = store.build(root, force=True)
     build_seconds = time.perf_counter() - start
 
-    merged = ox.Store.read_only(str(built.location))
+    merged = store.open_build(built.location)
     default_triples = len(merged) - built.quads
     bare_dir = work / f"bare-{records}"
     bare = ox.Store(str(bare_dir))

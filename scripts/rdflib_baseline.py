@@ -10,17 +10,23 @@ from typing import Any
 import rdflib
 from rdflib.plugins.sparql import prepareQuery
 
-from kg import vocab
+from kg import derive, vocab
 from kg.graph import IRI, TherapyGraph
 from kg.sources import input_files
 
 
-def load_dataset(extra_nquads: Path | None = None) -> rdflib.Dataset:
+def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> rdflib.Dataset:
     dataset = rdflib.Dataset(default_union=True)
     for file in input_files():
         dataset.graph(rdflib.URIRef(file.graph)).parse(file.path, format="turtle")
     if extra_nquads is not None:
         dataset.parse(extra_nquads, format="nquads")
+    if derived:  # what a build derives, in the same order
+        graph = dataset.graph(rdflib.URIRef(derive.DERIVED_GRAPH))
+        for query, subject, predicate, value in ((derive.LINEAGES, "therapy", "lineage", "holder"),
+                                                 (derive.EVIDENCE, "node", "evidenceOf", "therapy")):
+            for row in list(dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))):
+                graph.add((row[subject], rdflib.URIRef(vocab.TKG + predicate), row[value]))
     return dataset
 
 
@@ -36,7 +42,7 @@ class RdflibGraph(TherapyGraph):
     """A TherapyGraph whose SELECT queries run on rdflib."""
 
     def __init__(self, dataset: rdflib.Dataset) -> None:
-        super().__init__(store=None)  # type: ignore[arg-type]
+        super().__init__()
         self.dataset = dataset
 
     def select(self, sparql: str, bindings: Any = None) -> list[dict[str, Any]]:

@@ -290,7 +290,7 @@ def test_a_damaged_store_is_built_again(tmp_path) -> None:
     runner = CliRunner()
     for command in (["build"], ["show", "car-t", "--format", "json"]):
         stores.build(root)
-        biggest = max((stores.current_build(root)).glob("*.sst"), key=lambda p: p.stat().st_size)
+        biggest = max(stores.current_build(root).iterdir(), key=lambda p: p.stat().st_size)  # quads.nq or an .sst
         biggest.write_bytes(biggest.read_bytes()[:100])
         result = runner.invoke(app, ["--store", str(root), *command])
         assert result.exit_code == 0 and "Traceback" not in result.output, result.output

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import kg
 from kg import ingest
+from kg import store as stores
 from kg.cli import app
 from kg.compare import compare
 from kg.ctgov import Problem
@@ -143,7 +144,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mount
     finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)  # this process may still hold the store open
+        for build in list(mount.glob("store/*")):
+            stores.release(build)
+        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +165,6 @@ def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(small_disk: P
 
 def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same rollback without a small disk (a fault injected into the rebuild), so it runs anywhere."""
-    from kg import store as stores
 
     ingest.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
     before = _ingested_state(store)
@@ -203,7 +205,6 @@ def test_cli_summary_and_exit_codes(store: Path) -> None:
 
 
 def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(store: Path, tmp_path: Path) -> None:
-    from kg import store as stores
     from kg.resources import DATA_DIR
 
     ingest.ingest_ctgov(store, GOOD)
@@ -212,7 +213,5 @@ def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(store: Pa
     (data / "catalogue" / "modalities.ttl").open("a").write("\n# edited\n")
     result = stores.build(store, data_dir=data)
     assert result.rebuilt
-    import pyoxigraph as ox
-
-    graph = kg.TherapyGraph(ox.Store.read_only(str(result.location)))
+    graph = kg.TherapyGraph(stores.open_build(result.location))
     assert _graph_triples(graph, "NCT02435849") > 0

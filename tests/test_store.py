@@ -22,7 +22,7 @@ def data(tmp_path: Path) -> Path:
 
 def _count(location: Path) -> int:
     """Quads in named graphs (the default graph holds their merge)."""
-    quads = ox.Store.read_only(str(location)).quads_for_pattern(None, None, None, None)
+    quads = store.open_build(location).quads_for_pattern(None, None, None, None)
     return sum(1 for quad in quads if quad.graph_name != ox.DefaultGraph())
 
 
