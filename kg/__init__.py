@@ -1,11 +1,11 @@
 """Therapy KG: a sourced knowledge graph comparing cancer immunotherapies.
 
-    import kg
-    graph = kg.open_graph()              # builds on first use, rebuilds when data change
-    graph.resolve("car t")               # TherapyRef(id='car-t', ...)
-    graph.describe("kymriah")            # Description: properties, approvals, trials, sources
-    graph.select("SELECT ?s WHERE { ?s a tkg:Product }")
-    kg.query_df("approvals-by-disease", disease="NSCLC")   # a named query as a DataFrame (pandas extra)
+import kg
+graph = kg.open_graph()              # builds on first use, rebuilds when data change
+graph.resolve("car t")               # TherapyRef(id='car-t', ...)
+graph.describe("kymriah")            # Description: properties, approvals, trials, sources
+graph.select("SELECT ?s WHERE { ?s a tkg:Product }")
+kg.query_df("approvals-by-disease", disease="NSCLC")   # a named query as a DataFrame (pandas extra)
 """
 
 from __future__ import annotations

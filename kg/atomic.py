@@ -30,7 +30,7 @@ def replacing(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        with os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8") as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:

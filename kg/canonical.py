@@ -14,6 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import vocab
+from kg.graph import Term, solutions
 
 _XSD = vocab.PREFIXES["xsd"]
 _RDF_TYPE = vocab.PREFIXES["rdf"] + "type"
@@ -101,10 +102,15 @@ def sources_section(data_dir: Path) -> str:
     for path in sorted((data_dir / "sources").glob("*.ttl")):
         store = ox.Store()
         store.load(path=str(path), format=ox.RdfFormat.TURTLE)
-        for row in store.query(_SOURCE_QUERY, substitutions={ox.Variable("source"): ox.NamedNode(vocab.SOURCE + path.stem)}):
-            ids = [f"doi:{row['doi'].value}" if row["doi"] else "", f"PMID {row['pmid'].value}" if row["pmid"] else "",
-                   row["nct"].value if row["nct"] else "", row["url"].value if row["url"] else "",
-                   *(f"read at {copy}" for copy in sorted(row["readAt"].value.split() if row["readAt"] else ()))]
+        source: dict[ox.Variable, Term] = {ox.Variable("source"): ox.NamedNode(vocab.SOURCE + path.stem)}
+        for row in solutions(store.query(_SOURCE_QUERY, substitutions=source)):
+            ids = [
+                f"doi:{row['doi'].value}" if row["doi"] else "",
+                f"PMID {row['pmid'].value}" if row["pmid"] else "",
+                row["nct"].value if row["nct"] else "",
+                row["url"].value if row["url"] else "",
+                *(f"read at {copy}" for copy in sorted(row["readAt"].value.split() if row["readAt"] else ())),
+            ]
             cells = [f"`sources/{path.name}`", row["kind"].value, row["citation"].value, "; ".join(i for i in ids if i)]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join([*lines, "", SOURCES_END])
@@ -126,4 +132,8 @@ def data_files(data_dir: Path) -> list[tuple[Path, str | None]]:
 
 def out_of_form(data_dir: Path) -> list[Path]:
     """Files whose text differs from their canonical form."""
-    return [path for path, first in data_files(data_dir) if path.read_text(encoding="utf-8") != canonical_text(path, first_subject=first)]
+    return [
+        path
+        for path, first in data_files(data_dir)
+        if path.read_text(encoding="utf-8") != canonical_text(path, first_subject=first)
+    ]

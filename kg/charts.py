@@ -22,6 +22,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 FONT_FAMILY = "system-ui, sans-serif"
 TICK_FONT = 12
@@ -138,7 +139,7 @@ def forest_plot(rates: Sequence[Rate], therapies: Sequence[str], *, title: str) 
         groups.setdefault(rate.group, []).append(rate)
 
     out: list[str] = [_text(16, 24, title, TITLE_FONT, bold=True)]
-    legend, y = _legend([(lambda x, y, c=colour[t]: _forest_swatch(x, y, c), t) for t in order], 38, FOREST_WIDTH)
+    legend, y = _legend([(partial(_forest_swatch, colour=colour[t]), t) for t in order], 38, FOREST_WIDTH)
     out += legend
     top = y + 22
     out += _forest_ticks(top - 6)
@@ -196,7 +197,7 @@ def timeline(events: Sequence[TimelineEvent], *, title: str) -> str:
         (_diamond, "label change"),
     ]
     regulators = dict.fromkeys(event.regulator for event in events)
-    swatches = [(lambda x, y, c=_regulator_colour(r): _square(x, y, c), r) for r in regulators]
+    swatches = [(partial(_square, colour=_regulator_colour(r)), r) for r in regulators]
     legend, y = _legend([*kinds, *swatches], 38, TIMELINE_WIDTH)
     out += legend
     top = y + 22
@@ -209,8 +210,8 @@ def timeline(events: Sequence[TimelineEvent], *, title: str) -> str:
     bottom = top + TIMELINE_PRODUCT * len(products) + sum(heights.values())
     out += _year_ticks(first, last, step, x_of, top - 6)
     for year in range(first, last + 1):
-        x = _n(x_of(dt.date(year, 1, 1)))
-        out.append(f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="{GRID}"/>')
+        tick_x = _n(x_of(dt.date(year, 1, 1)))
+        out.append(f'<line x1="{tick_x}" y1="{top}" x2="{tick_x}" y2="{bottom}" stroke="{GRID}"/>')
     y = top
     for product, by_regulator in products.items():
         out.append(_text(16, y + 19, _shorten(product, 110), GROUP_FONT, bold=True, full=product))
@@ -282,9 +283,7 @@ def _forest_ticks(y: float) -> list[str]:
     ]
 
 
-def _subrows(
-    lane: list[TimelineEvent], x_of: Callable[[dt.date], float]
-) -> list[tuple[TimelineEvent, float, int]]:
+def _subrows(lane: list[TimelineEvent], x_of: Callable[[dt.date], float]) -> list[tuple[TimelineEvent, float, int]]:
     """Each event of a lane with its x and its sub-row (0 first): the lowest sub-row whose last mark
     is at least TIMELINE_MIN_GAP to the left, found with two heaps so a lane costs O(n log n)."""
     ordered = sorted(lane, key=lambda e: (e.date, KINDS.index(e.kind), e.pathway or "", e.label, e.node))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -65,7 +65,7 @@ class ListType(str, Enum):
 
 
 StoreOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--store",
         envvar="THERAPY_KG_STORE",
@@ -100,7 +100,15 @@ def _version(value: bool) -> None:
 def _options(
     ctx: typer.Context,
     store: StoreOption = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version of the package, the data and the store, and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version of the package, the data and the store, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Compare cancer immunotherapies in a sourced knowledge graph.
 
@@ -121,12 +129,14 @@ def _graph(ctx: typer.Context) -> Any:
 
 
 EndpointOption = Annotated[
-    Optional[str],
-    typer.Option("--endpoint", help="Run against this SPARQL 1.1 endpoint instead of the local store.", show_default=False),
+    str | None,
+    typer.Option(
+        "--endpoint", help="Run against this SPARQL 1.1 endpoint instead of the local store.", show_default=False
+    ),
 ]
 
 
-def _source(ctx: typer.Context, endpoint: Optional[str]) -> Any:
+def _source(ctx: typer.Context, endpoint: str | None) -> Any:
     """The local graph, or a graph over a remote SPARQL endpoint."""
     if endpoint:
         from kg.remote import remote_graph
@@ -215,7 +225,9 @@ def stats(ctx: typer.Context, output: FormatOption = Format.table) -> None:
 @app.command()
 def coverage(
     ctx: typer.Context,
-    therapy: Annotated[Optional[str], typer.Argument(help="Only the products under this therapy, e.g. pd-1-inhibitor.")] = None,
+    therapy: Annotated[
+        str | None, typer.Argument(help="Only the products under this therapy, e.g. pd-1-inhibitor.")
+    ] = None,
     output: FormatOption = Format.table,
 ) -> None:
     """How complete the regulatory record is, per product: approvals by agency with the latest date
@@ -226,7 +238,8 @@ def coverage(
     Example: kg coverage car-t
     """
     from kg import render
-    from kg.coverage import coverage as measure, official_sources
+    from kg.coverage import coverage as measure
+    from kg.coverage import official_sources
 
     graph = _graph(ctx)
     products, official = measure(graph, therapy), official_sources(graph)
@@ -239,7 +252,7 @@ def coverage(
 @app.command("list")
 def list_items(
     ctx: typer.Context,
-    kind: Annotated[Optional[ListType], typer.Option("--type", "-t", help="Only this kind of item.")] = None,
+    kind: Annotated[ListType | None, typer.Option("--type", "-t", help="Only this kind of item.")] = None,
     output: FormatOption = Format.table,
 ) -> None:
     """List therapies, trials, approvals, awards or sources.
@@ -287,14 +300,40 @@ def show(
 def compare(
     ctx: typer.Context,
     therapies: Annotated[list[str], typer.Argument(help="Two or more therapies: modalities, products or a mix.")],
-    output: Annotated[Optional[CompareFormat], typer.Option("--format", "-f", help="Output format (default: from -o's extension, else table): " + "; ".join(f"{f.name}: {f.summary}" for f in COMPARE_FORMATS.values()) + ".", show_default=False)] = None,
+    output: Annotated[
+        CompareFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (default: from -o's extension, else table): "
+            + "; ".join(f"{f.name}: {f.summary}" for f in COMPARE_FORMATS.values())
+            + ".",
+            show_default=False,
+        ),
+    ] = None,
     only_differences: Annotated[bool, typer.Option("--only-differences", help="Hide rows where all agree.")] = False,
     sources: Annotated[bool, typer.Option("--sources/--no-sources", help="Show citations.")] = True,
-    group: Annotated[Optional[str], typer.Option("--group", help="Only this group, e.g. safety.")] = None,
-    evidence: Annotated[Optional[str], typer.Option("--evidence", help="Only values a source of this kind or a stronger one states: primary, regulatory, registry, review, popular.", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    summary: Annotated[bool, typer.Option("--summary", help="Collapse each therapy's evidence into one value with the range and counts (42–95 % · 7 products · 9 trials).")] = False,
-    pager: Annotated[bool, typer.Option("--pager/--no-pager", help="Page a table longer than the terminal (only on a terminal; $PAGER).")] = True,
+    group: Annotated[str | None, typer.Option("--group", help="Only this group, e.g. safety.")] = None,
+    evidence: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence",
+            help="Only values a source of this kind or a stronger one states: primary, regulatory, registry, review, popular.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="Collapse each therapy's evidence into one value with the range and counts (42–95 % · 7 products · 9 trials).",
+        ),
+    ] = False,
+    pager: Annotated[
+        bool,
+        typer.Option("--pager/--no-pager", help="Page a table longer than the terminal (only on a terminal; $PAGER)."),
+    ] = True,
     endpoint: EndpointOption = None,
 ) -> None:
     """Compare therapies side by side; every value with its sources, differing rows highlighted.
@@ -304,16 +343,20 @@ def compare(
     Example: kg compare car-t car-nk --format markdown
     """
     from kg import report
-    from kg.compare import compare as run_compare, summarised
+    from kg.compare import compare as run_compare
+    from kg.compare import summarised
 
     chosen = output.value if output is not None else (format_for(out) if out is not None else None) or "table"
     if out is not None and chosen == "table":
-        raise UsageError(f"Cannot tell a format from '{out.name}': name the file .md, .csv, .json, .html, .xlsx or "
-                         ".parquet, or give --format.")
+        raise UsageError(
+            f"Cannot tell a format from '{out.name}': name the file .md, .csv, .json, .html, .xlsx or "
+            ".parquet, or give --format."
+        )
     if COMPARE_FORMATS[chosen].binary and out is None:
         raise UsageError(f"--format {chosen} writes a file: give -o FILE{COMPARE_FORMATS[chosen].extension}.")
-    comparison = run_compare(_source(ctx, endpoint), therapies, group=group, only_differences=only_differences,
-                             evidence=evidence)
+    comparison = run_compare(
+        _source(ctx, endpoint), therapies, group=group, only_differences=only_differences, evidence=evidence
+    )
     if summary:
         comparison = summarised(comparison)
     if chosen == "table":
@@ -344,11 +387,21 @@ class QueryFormat(str, Enum):
 @app.command()
 def query(
     ctx: typer.Context,
-    sparql: Annotated[Optional[str], typer.Argument(help="The query text (or use --file / --named).", show_default=False)] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="Read the query from a .rq file.", show_default=False)] = None,
-    name: Annotated[Optional[str], typer.Option("--named", help="Run a named query (see kg queries).", show_default=False)] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, bound as a value.", show_default=False)] = None,
-    output: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, or a W3C results / RDF format.")] = QueryFormat.table,
+    sparql: Annotated[
+        str | None, typer.Argument(help="The query text (or use --file / --named).", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Read the query from a .rq file.", show_default=False)
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--named", help="Run a named query (see kg queries).", show_default=False)
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, bound as a value.", show_default=False)
+    ] = None,
+    output: Annotated[
+        QueryFormat, typer.Option("--format", "-f", help="table, or a W3C results / RDF format.")
+    ] = QueryFormat.table,
     endpoint: EndpointOption = None,
 ) -> None:
     """Run a read-only SPARQL query: inline, from a file or by name, with parameters bound as values.
@@ -413,7 +466,7 @@ def list_queries(output: FormatOption = Format.table) -> None:
     from kg import render
     from kg.query import named_queries
 
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": q.name,
             "summary": q.summary,
@@ -434,7 +487,9 @@ def list_queries(output: FormatOption = Format.table) -> None:
     table.add_column("Name", no_wrap=True, min_width=max(len(item["name"]) for item in items))  # names are copied whole
     table.columns.insert(0, table.columns.pop())
     for item in items:
-        params = ", ".join(f"{p['name']} ({p['kind']}{'' if p['required'] else ', optional'})" for p in item["parameters"])
+        params = ", ".join(
+            f"{p['name']} ({p['kind']}{'' if p['required'] else ', optional'})" for p in item["parameters"]
+        )
         table.add_row(item["name"], escape(item["summary"]), params)
     _console().print(table)
 
@@ -469,8 +524,14 @@ def push(
 
     graph = _graph(ctx)
     result = upload(graph.location, endpoint)
-    where = "the default graph" if result.default_graph == "default" else f"the named graph <{result.default_graph}> (the store has no separate default graph; kg queries use it as one)"
-    typer.echo(f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}; their merge went to {where}.")
+    where = (
+        "the default graph"
+        if result.default_graph == "default"
+        else f"the named graph <{result.default_graph}> (the store has no separate default graph; kg queries use it as one)"
+    )
+    typer.echo(
+        f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}; their merge went to {where}."
+    )
 
 
 @app.command()
@@ -482,7 +543,9 @@ def serve(
     max_rows: Annotated[int, typer.Option("--max-rows", help="Most result rows returned.")] = 10000,
     max_bytes: Annotated[int, typer.Option("--max-bytes", help="Largest result in bytes.")] = 50_000_000,
     max_memory: Annotated[int, typer.Option("--max-memory", help="MB of memory a query worker may use.")] = 1024,
-    cors: Annotated[Optional[str], typer.Option("--cors", help="Allowed origin for browser clients, e.g. '*'.", show_default=False)] = None,
+    cors: Annotated[
+        str | None, typer.Option("--cors", help="Allowed origin for browser clients, e.g. '*'.", show_default=False)
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", help="Query worker processes.")] = 2,
 ) -> None:
     """Serve the graph as a read-only SPARQL 1.1 Protocol endpoint at /sparql, with a front page at /.
@@ -494,8 +557,16 @@ def serve(
     from kg import store as stores
     from kg.server import ServerConfig, run_server
 
-    config = ServerConfig(host=host, port=port, timeout=timeout, max_rows=max_rows, max_bytes=max_bytes,
-                          max_memory=max_memory, cors=cors, workers=workers)
+    config = ServerConfig(
+        host=host,
+        port=port,
+        timeout=timeout,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        max_memory=max_memory,
+        cors=cors,
+        workers=workers,
+    )
     root = ctx.obj or stores.default_location()
     if not stores.is_current(root):
         typer.echo("Building the knowledge graph (first use, or the ontology or data changed)...", err=True)
@@ -506,10 +577,31 @@ def serve(
 @app.command()
 def view(
     ctx: typer.Context,
-    therapies: Annotated[Optional[list[str]], typer.Argument(help="Two or more therapies: modalities, products or a mix.", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: NAME.html or NAME.svg, e.g. car-t-vs-car-nk.html).", show_default=False)] = None,
-    output_format: Annotated[Optional[str], typer.Option("--format", "-f", help="html (the page: graph, evidence, approvals, table) or svg (the graph, for slides); default from -o's extension, else html.", show_default=False)] = None,
-    all_therapies: Annotated[bool, typer.Option("--all", help="Every modality, with its products, as an overview.")] = False,
+    therapies: Annotated[
+        list[str] | None,
+        typer.Argument(help="Two or more therapies: modalities, products or a mix.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default: NAME.html or NAME.svg, e.g. car-t-vs-car-nk.html).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="html (the page: graph, evidence, approvals, table) or svg (the graph, for slides); default from -o's extension, else html.",
+            show_default=False,
+        ),
+    ] = None,
+    all_therapies: Annotated[
+        bool, typer.Option("--all", help="Every modality, with its products, as an overview.")
+    ] = False,
     endpoint: EndpointOption = None,
 ) -> None:
     """Write a comparison as one offline HTML page, or its graph as SVG.
@@ -551,16 +643,20 @@ def diff_command(
 
     result = diff(old, new)
     if output is Format.json:
-        typer.echo(render.dumps({"old": result.old, "new": result.new, "counts": result.counts(),
-                                 "changes": result.changes}))
+        typer.echo(
+            render.dumps({"old": result.old, "new": result.new, "counts": result.counts(), "changes": result.changes})
+        )
     else:
         from rich.markup import escape
         from rich.table import Table
 
         table = Table("Source", "About", "Property", "Change")
         for change in result.changes:
-            what = {"added": f"+ {', '.join(change.new)}", "removed": f"- {', '.join(change.old)}",
-                    "changed": f"{', '.join(change.old)} → {', '.join(change.new)}"}[change.kind]
+            what = {
+                "added": f"+ {', '.join(change.new)}",
+                "removed": f"- {', '.join(change.old)}",
+                "changed": f"{', '.join(change.old)} → {', '.join(change.new)}",
+            }[change.kind]
             table.add_row(escape(change.source), escape(change.subject), escape(change.predicate), escape(what))
         console = _console()
         if result.changes:
@@ -578,7 +674,9 @@ app.add_typer(ingest_app, name="ingest")
 @ingest_app.command("ctgov")
 def ingest_ctgov(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Study JSON files, {\"studies\": [...]} pages, JSON Lines files or directories.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help='Study JSON files, {"studies": [...]} pages, JSON Lines files or directories.')
+    ],
 ) -> None:
     """Add ClinicalTrials.gov API v2 study records: trials, phases, enrolment, sponsors, conditions,
     interventions linked to known therapies, countries and results' adverse events. Each record is
@@ -618,7 +716,12 @@ def ingest_drugsatfda(
 @ingest_app.command("ema")
 def ingest_ema(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="EMA's medicines table (Medicines_output_european_public_assessment_reports.xlsx) or a CSV of it.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="EMA's medicines table (Medicines_output_european_public_assessment_reports.xlsx) or a CSV of it."
+        ),
+    ],
 ) -> None:
     """Add EU marketing authorisations from EMA's medicines table for the products in the graph:
     each medicine (e.g. EMEA/H/C/003820) is a named graph with its holder, status, orphan flag and
@@ -664,8 +767,13 @@ def _progress(label: str) -> Iterator[Callable[[int], None]]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} records"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}: {task.completed} records"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task(label, total=None)
         yield lambda count: progress.update(task, completed=count) if count % 100 == 0 else None
 

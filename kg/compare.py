@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class ComparisonRow:
     """One row: a property (or evidence row key), its label and group, and one cell per therapy."""
 
-    property: str
+    key: str  # the property (`tkg:cellSource`) or evidence row (`adverse-event:crsAnyGrade`)
     label: str
     group: str
     group_label: str
@@ -85,7 +85,7 @@ def compare(
     therapies = graph.therapies
     refs = [therapies.resolve(name) for name in names]
     seen: dict[str, str] = {}
-    for name, ref in zip(names, refs):
+    for name, ref in zip(names, refs, strict=True):
         if ref.id in seen:
             raise UsageError(f"'{seen[ref.id]}' and '{name}' both name {ref.label}; compare different therapies.")
         seen[ref.id] = name
@@ -94,7 +94,9 @@ def compare(
     keys = [g["groupKey"] for g in groups]
     if group is not None:  # by key or label, in any case: safety, Safety, "cell source & manufacturing"
         wanted = group.strip().casefold()
-        group = next((g["groupKey"] for g in groups if wanted in (g["groupKey"].casefold(), g["groupLabel"].casefold())), None)
+        group = next(
+            (g["groupKey"] for g in groups if wanted in (g["groupKey"].casefold(), g["groupLabel"].casefold())), None
+        )
         if group is None:
             raise UsageError(f"Unknown group '{wanted}'. Groups: {', '.join(dict.fromkeys(keys))}.")
 
@@ -105,7 +107,7 @@ def compare(
         cells = [per_therapy[position].facts for per_therapy in property_rows]
         rows.append(
             ComparisonRow(
-                property=first.property,
+                key=first.key,
                 label=first.label,
                 group=first.group,
                 group_label=first.group_label,
@@ -137,6 +139,7 @@ def compare(
 
 def _supported(rows: list[ComparisonRow], sources: dict[str, Source], rank: int) -> list[ComparisonRow]:
     """The rows with only the values that at least one source of rank `rank` or stronger states."""
+
     def strong(fact: Fact) -> bool:
         return any(sources[s].strength >= rank for s in fact.sources if s in sources)
 
@@ -146,7 +149,6 @@ def _supported(rows: list[ComparisonRow], sources: dict[str, Source], rank: int)
         still_disagree = any(len(scopes) > len(set(scopes)) for scopes in ([f.applies_to for f in c] for c in cells))
         kept.append(replace(row, cells=cells, conflict=row.conflict and still_disagree))
     return kept
-
 
 
 def _evidence_rows(
@@ -161,7 +163,7 @@ def _evidence_rows(
     cells: dict[str, list[list[Fact]]] = defaultdict(lambda: [[] for _ in refs])
     labels: dict[str, str] = {}
     sort_keys: dict[str, tuple[Any, ...]] = {}
-    for position, (ref, items) in enumerate(zip(refs, evidence)):
+    for position, (ref, items) in enumerate(zip(refs, evidence, strict=True)):
         for item in (i for i in items if i.kind == kind):
             row_id, label, sort_key, fact = _evidence_cell(item, ref, value_order)
             cells[row_id][position].append(fact)
@@ -175,7 +177,7 @@ def _evidence_rows(
             cells[row_id] = [_first_per_product(cell) for cell in per_therapy]
     return [
         ComparisonRow(
-            property=f"{kind}:{row_id}",
+            key=f"{kind}:{row_id}",
             label=labels[row_id],
             group=group,
             group_label=group_label,
@@ -200,24 +202,44 @@ def _evidence_cell(
         pathway = _label(item, "approvalPathway")
         withdrawn = item.first("withdrawalDate")
         partners = " and ".join(str(f.value) for f in item.fields.get("combinationPartner", []))
-        details = [_label(item, name) for name in ("indication", "lineOfTherapy", "treatmentSetting", "biomarkerRequirement")]
+        details = [
+            _label(item, name) for name in ("indication", "lineOfTherapy", "treatmentSetting", "biomarkerRequirement")
+        ]
         details += [f"with {partners}"] if partners else []
         regular = item.first("regularApprovalDate")
         status = ", ".join(part for part in (pathway, f"regular from {regular}" if regular else "") if part)
-        text = (f"{prefix}{when}, {', '.join(d for d in details if d)}" + (f" ({status})" if status else "")
-                + (f", withdrawn {withdrawn}" if withdrawn else ""))
-        value = {"date": dates[0] if dates else None, "product": about or ref.id, "approval": item.id,
-                 "withdrawn": str(withdrawn) if withdrawn else None, "pathway": pathway or None,
-                 "regular": str(regular) if regular else None, "indication": _label(item, "indication") or None}
+        text = (
+            f"{prefix}{when}, {', '.join(d for d in details if d)}"
+            + (f" ({status})" if status else "")
+            + (f", withdrawn {withdrawn}" if withdrawn else "")
+        )
+        value: dict[str, Any] = {
+            "date": dates[0] if dates else None,
+            "product": about or ref.id,
+            "approval": item.id,
+            "withdrawn": str(withdrawn) if withdrawn else None,
+            "pathway": pathway or None,
+            "regular": str(regular) if regular else None,
+            "indication": _label(item, "indication") or None,
+        }
         return str(item.first("agency")), f"first approval: {agency}", (agency,), Fact(value, text, sources)
     if item.kind == "label-event":
         labels = item.fields.get("labelOf", [])
         others = [f.label for f in labels if short_id(str(f.value)) != ref.id]
         concern = _label(item, "safetyConcern")
-        text = (f"{item.first('eventDate')}: {_label(item, 'safetyAction')}" + (f" ({concern})" if concern else "")
-                + f", {_label(item, 'agency')}" + (f", for {', '.join(others)}" if len(others) == len(labels) else ""))
-        value = {"date": str(item.first("eventDate")), "action": short_id(str(item.first("safetyAction"))), "event": item.id,
-                 "products": [f.label for f in labels], "agency": _label(item, "agency") or None}
+        text = (
+            f"{item.first('eventDate')}: {_label(item, 'safetyAction')}"
+            + (f" ({concern})" if concern else "")
+            + f", {_label(item, 'agency')}"
+            + (f", for {', '.join(others)}" if len(others) == len(labels) else "")
+        )
+        value = {
+            "date": str(item.first("eventDate")),
+            "action": short_id(str(item.first("safetyAction"))),
+            "event": item.id,
+            "products": [f.label for f in labels],
+            "agency": _label(item, "agency") or None,
+        }
         return "label-events", "label safety actions", (), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]
@@ -242,14 +264,16 @@ REGISTRY_SOURCE = "src:clinicaltrials-gov"
 def _registered_row(group: str, group_label: str, counts: list[list[tuple[str, int]]]) -> ComparisonRow:
     """Counts of trials known from ingested ClinicalTrials.gov records, by phase (a trial with
     two phases counts in both), cited to the registry."""
-    cells = []
+    cells: list[list[Fact]] = []
     for by_phase in counts:
         if not by_phase:
             cells.append([])
             continue
         text = " · ".join(f"{phase}: {n}" for phase, n in by_phase)
         cells.append([Fact(dict(by_phase), text, [REGISTRY_SOURCE])])
-    return ComparisonRow("trial:registered", "registered trials by phase (ClinicalTrials.gov)", group, group_label, cells)
+    return ComparisonRow(
+        "trial:registered", "registered trials by phase (ClinicalTrials.gov)", group, group_label, cells
+    )
 
 
 def _first_per_product(cell: list[Fact]) -> list[Fact]:
@@ -307,7 +331,7 @@ def _n(item: Evidence) -> str:
 
 def evidence_kind(row: ComparisonRow) -> str | None:
     """What an evidence row holds ("approval", "trial", "label-event", "observation"), or None for a property row."""
-    prefix = row.property.split(":", 1)[0]
+    prefix = row.key.split(":", 1)[0]
     if prefix in ("outcome", "adverse-event"):
         return "observation"
     return prefix if prefix in ("approval", "trial", "label-event") else None
@@ -320,11 +344,15 @@ def summarised(comparison: Comparison) -> Comparison:
     rows = []
     for row in comparison.rows:
         kind = evidence_kind(row)
-        if kind is None or row.property == "trial:registered":
+        if kind is None or row.key == "trial:registered":
             rows.append(row)
             continue
-        cells = [[Fact({"items": len(cell)}, summary_text(kind, cell), sorted({s for f in cell for s in f.sources}))]
-                 if len(cell) > 1 else cell for cell in row.cells]
+        cells = [
+            [Fact({"items": len(cell)}, summary_text(kind, cell), sorted({s for f in cell for s in f.sources}))]
+            if len(cell) > 1
+            else cell
+            for cell in row.cells
+        ]
         rows.append(replace(row, cells=cells))
     return replace(comparison, rows=rows)
 
@@ -337,12 +365,23 @@ def summary_text(kind: str, cell: list[Fact]) -> str:
     if kind == "observation":
         rates = sorted(p for p in (rate_percentage(v) for v in values) if p is not None)
         trials = len({v.get("trial") for v in values if v.get("trial")})
-        span = f"{rates[0]:.0f}–{rates[-1]:.0f} %" if rates and rates[0] != rates[-1] else f"{rates[0]:.0f} %" if rates else ""
-        return " · ".join(p for p in (span, counted.removeprefix(" · "), f"{trials} trial{'s' * (trials != 1)}" if trials
-                                      else f"{len(cell)} observations") if p)
+        span = (
+            f"{rates[0]:.0f}–{rates[-1]:.0f} %"
+            if rates and rates[0] != rates[-1]
+            else f"{rates[0]:.0f} %"
+            if rates
+            else ""
+        )
+        return " · ".join(
+            p
+            for p in (
+                span,
+                counted.removeprefix(" · "),
+                f"{trials} trial{'s' * (trials != 1)}" if trials else f"{len(cell)} observations",
+            )
+            if p
+        )
     years = sorted(str(v.get("date"))[:4] for v in values if v.get("date"))
     when = f" · {years[0]}–{years[-1]}" if years and years[0] != years[-1] else f" · {years[0]}" if years else ""
     noun = {"approval": "approvals", "trial": "trials", "label-event": "label safety actions"}.get(kind, "items")
     return f"{len(cell)} {noun}{counted}{when}"
-
-

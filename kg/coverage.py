@@ -34,7 +34,9 @@ class ProductCoverage:
     withdrawn: dict[str, Count] = field(default_factory=dict)
     fda_actions: Count | None = None
     fda_new_use: Count | None = None  # originals and efficacy supplements: what curated FDA approvals should match
-    labels: Count | None = None  # prescribing-information versions read; latest = the newest, as ISO text (a day or a month)
+    labels: Count | None = (
+        None  # prescribing-information versions read; latest = the newest, as ISO text (a day or a month)
+    )
     sources: dict[str, int] = field(default_factory=dict)  # by claim kind
 
     @property

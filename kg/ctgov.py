@@ -128,7 +128,11 @@ def _studies(text: str, where: str, *, one_line: bool) -> Iterator[RawStudy | Pr
     else:
         items = [(where, document)]
     for at, study in items:
-        yield RawStudy(at, study) if isinstance(study, dict) else Problem(at, f"expected a study object, found {_kind(study)}")
+        yield (
+            RawStudy(at, study)
+            if isinstance(study, dict)
+            else Problem(at, f"expected a study object, found {_kind(study)}")
+        )
 
 
 # --- Matching names ----------------------------------------------------------------------------
@@ -223,7 +227,10 @@ _PHASES = {
     "PHASE4": "tkg:Phase4",
     "NA": "tkg:PhaseNotApplicable",
 }
-_CATEGORIES = {"seriousEvents": ("serious", "tkg:SeriousAdverseEvents"), "otherEvents": ("other", "tkg:OtherAdverseEvents")}
+_CATEGORIES = {
+    "seriousEvents": ("serious", "tkg:SeriousAdverseEvents"),
+    "otherEvents": ("other", "tkg:OtherAdverseEvents"),
+}
 
 
 class _Invalid(Exception):
@@ -236,7 +243,7 @@ class _Field:
     The path is spelled out only for a message: conversion reads some fifty fields per record.
     """
 
-    __slots__ = ("value", "parent", "key")
+    __slots__ = ("key", "parent", "value")
 
     def __init__(self, value: Any, parent: _Field | None = None, key: str | int = "") -> None:
         self.value, self.parent, self.key = value, parent, key
@@ -400,7 +407,9 @@ class _Arms:
         return next(iter(therapies)) if len(therapies) == 1 else None
 
 
-def _interventions(out: Quads, trial: ox.NamedNode, module: _Field, matcher: InterventionMatcher) -> tuple[_Arms, list[str]]:
+def _interventions(
+    out: Quads, trial: ox.NamedNode, module: _Field, matcher: InterventionMatcher
+) -> tuple[_Arms, list[str]]:
     """Arm labels, intervention names and the therapies they are; returns the arms and the unmatched names."""
     therapies: dict[str, set[str]] = {}
     for arm in module["armGroups"].items():

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 
 from kg import vocab
+from kg.graph import solutions
 
 DERIVED_GRAPH = vocab.GRAPH + "derived"
 LINEAGES = f"""  # also run by the rdflib baseline (scripts/rdflib_baseline.py)
@@ -44,7 +45,7 @@ SELECT DISTINCT ?node ?therapy WHERE {
 def lineage_quads(store: ox.Store) -> Iterator[ox.Quad]:
     """`?therapy tkg:lineage ?holder` for the therapy itself and every modality above it."""
     graph, lineage = ox.NamedNode(DERIVED_GRAPH), ox.NamedNode(vocab.TKG + "lineage")
-    rows = list(store.query(LINEAGES, prefixes=vocab.PREFIXES, use_default_graph_as_union=True))
+    rows = list(solutions(store.query(LINEAGES, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)))
     for row in rows:
         yield ox.Quad(row["therapy"], lineage, row["holder"], graph)
 
@@ -52,7 +53,7 @@ def lineage_quads(store: ox.Store) -> Iterator[ox.Quad]:
 def evidence_quads(store: ox.Store) -> Iterator[ox.Quad]:
     """`?node tkg:evidenceOf ?therapy` for curated evidence nodes; needs the lineages in the store."""
     graph, evidence_of = ox.NamedNode(DERIVED_GRAPH), ox.NamedNode(vocab.TKG + "evidenceOf")
-    rows = list(store.query(EVIDENCE, prefixes=vocab.PREFIXES, use_default_graph_as_union=True))
+    rows = list(solutions(store.query(EVIDENCE, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)))
     for row in rows:
         yield ox.Quad(row["node"], evidence_of, row["therapy"], graph)
 

@@ -22,8 +22,24 @@ from kg.resources import ONTOLOGY_FILE
 from kg.store import current_build, open_build
 
 Fact = tuple[str, str, str, str]  # graph, subject, predicate, object (compact, as text)
-_NUMBERS = {"integer", "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger", "int", "long",
-            "short", "byte", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte", "decimal", "double", "float"}
+_NUMBERS = {
+    "integer",
+    "nonNegativeInteger",
+    "positiveInteger",
+    "negativeInteger",
+    "nonPositiveInteger",
+    "int",
+    "long",
+    "short",
+    "byte",
+    "unsignedInt",
+    "unsignedLong",
+    "unsignedShort",
+    "unsignedByte",
+    "decimal",
+    "double",
+    "float",
+}
 
 
 @dataclass
@@ -81,17 +97,24 @@ def _facts(location: Path) -> set[Fact]:
         if build is None:
             raise UsageError(f"The store {location} has no build to compare.")
         records = ingest.records_file(location)
-        ingested = {q.graph_name for q in ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS)} if records else set()
+        ingested = (
+            {q.graph_name for q in ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS)} if records else set()
+        )
         store = open_build(build)
-        quads = (q for q in store.quads_for_pattern(None, None, None, None)
-                 if _curated(q.graph_name) and q.graph_name not in ingested)
+        quads = (
+            q
+            for q in store.quads_for_pattern(None, None, None, None)
+            if _curated(q.graph_name) and q.graph_name not in ingested
+        )
     else:
         raise UsageError(f"{location} is neither a data folder (catalogue/ and sources/) nor a store folder (CURRENT).")
     return {(_text(q.graph_name), _text(q.subject), _text(q.predicate), _text(q.object)) for q in quads}
 
 
 def _curated(graph: object) -> bool:
-    return isinstance(graph, ox.NamedNode) and (graph.value == vocab.CATALOGUE_GRAPH or graph.value.startswith(vocab.SOURCE))
+    return isinstance(graph, ox.NamedNode) and (
+        graph.value == vocab.CATALOGUE_GRAPH or graph.value.startswith(vocab.SOURCE)
+    )
 
 
 def _text(term: object) -> str:
@@ -102,7 +125,9 @@ def _text(term: object) -> str:
         kind = term.datatype.value.rsplit("#", 1)[-1]
         if kind in _NUMBERS:  # a store keeps 269 and 53 where the Turtle said "269"^^nonNegativeInteger, 53.0
             return format(Decimal(term.value).normalize(), "f")
-        return f'"{term.value}"' + ("" if kind in ("string", "langString") else f"^^{vocab.compact(term.datatype.value)}")
+        return f'"{term.value}"' + (
+            "" if kind in ("string", "langString") else f"^^{vocab.compact(term.datatype.value)}"
+        )
     if isinstance(term, ox.BlankNode):
         return "_:b"  # blank nodes have no identity across versions; sources here use none
     return str(term)

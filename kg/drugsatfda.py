@@ -37,8 +37,15 @@ HOME = "https://www.fda.gov/drugs/drug-approvals-and-databases/drugsfda-data-fil
 TABLES = {  # file -> columns read
     "Applications.txt": ("ApplNo", "ApplType", "SponsorName"),
     "Products.txt": ("ApplNo", "DrugName", "ActiveIngredient"),
-    "Submissions.txt": ("ApplNo", "SubmissionClassCodeID", "SubmissionType", "SubmissionNo", "SubmissionStatus",
-                        "SubmissionStatusDate", "ReviewPriority"),
+    "Submissions.txt": (
+        "ApplNo",
+        "SubmissionClassCodeID",
+        "SubmissionType",
+        "SubmissionNo",
+        "SubmissionStatus",
+        "SubmissionStatusDate",
+        "ReviewPriority",
+    ),
     "SubmissionClass_Lookup.txt": ("SubmissionClassCodeID", "SubmissionClassCodeDescription"),
     "ApplicationDocs.txt": ("ApplNo", "SubmissionType", "SubmissionNo", "ApplicationDocsURL"),
 }
@@ -52,7 +59,9 @@ def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -
     """Records of the applications whose drug is one of `products` (IRIs), from a Drugs@FDA zip or
     folder; an application whose rows are malformed is a Problem."""
     tables = _read_tables(path)
-    classes = {r["SubmissionClassCodeID"]: r["SubmissionClassCodeDescription"] for r in tables["SubmissionClass_Lookup.txt"]}
+    classes = {
+        r["SubmissionClassCodeID"]: r["SubmissionClassCodeDescription"] for r in tables["SubmissionClass_Lookup.txt"]
+    }
     by_application: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for name in ("Products.txt", "Submissions.txt", "ApplicationDocs.txt"):
         for row in tables[name]:
@@ -60,18 +69,26 @@ def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -
     found: dict[str, tuple[Row, str, list[Row]]] = {}
     for application in tables["Applications.txt"]:
         rows = by_application.get(application["ApplNo"], {})
-        names = [n for r in rows.get("Products.txt", []) for n in (r["DrugName"], r["ActiveIngredient"], _SUFFIX.sub("", r["ActiveIngredient"]))]
+        names = [
+            n
+            for r in rows.get("Products.txt", [])
+            for n in (r["DrugName"], r["ActiveIngredient"], _SUFFIX.sub("", r["ActiveIngredient"]))
+        ]
         product = match_product(names, matcher, products)
         if product is not None:
             found[application["ApplNo"]] = (application, product, rows.get("Submissions.txt", []))
-    first = first_authorisations((product, number, s["SubmissionStatusDate"][:10])
-                                 for number, (_, product, submissions) in found.items() for s in submissions
-                                 if s["SubmissionType"] == "ORIG" and s["SubmissionStatus"] == "AP")
+    first = first_authorisations(
+        (product, number, s["SubmissionStatusDate"][:10])
+        for number, (_, product, submissions) in found.items()
+        for s in submissions
+        if s["SubmissionType"] == "ORIG" and s["SubmissionStatus"] == "AP"
+    )
     for number, (application, product, submissions) in sorted(found.items()):
         where = f"{path}: {application['ApplType']} {number}"
         try:
-            yield _convert(application, product, submissions, by_application[number]["ApplicationDocs.txt"],
-                           classes, first)
+            yield _convert(
+                application, product, submissions, by_application[number]["ApplicationDocs.txt"], classes, first
+            )
         except ValueError as error:
             yield Problem(where, str(error))
 
@@ -111,8 +128,14 @@ def _rows(name: str, data: bytes, columns: tuple[str, ...]) -> list[Row]:
     return [{c: (row[c] or "").strip() for c in columns} for row in reader]
 
 
-def _convert(application: Row, product: str, submissions: list[Row], docs: list[Row], classes: dict[str, str],
-             first: dict[str, tuple[str, str]]) -> Record:
+def _convert(
+    application: Row,
+    product: str,
+    submissions: list[Row],
+    docs: list[Row],
+    classes: dict[str, str],
+    first: dict[str, tuple[str, str]],
+) -> Record:
     kind, number = application["ApplType"], application["ApplNo"]
     if not kind or not number.isdigit():
         raise ValueError(f"an application needs a type and a number, found {kind!r} {number!r}")
@@ -125,7 +148,10 @@ def _convert(application: Row, product: str, submissions: list[Row], docs: list[
     out.describe_source(
         f"Drugs@FDA: {kind} {number} ({application['SponsorName'].title()})",
         f"US Food and Drug Administration. Drugs@FDA data files, {kind} {number} ({application['SponsorName']}):"
-        f" approval actions to {newest}.", HOME, newest)
+        f" approval actions to {newest}.",
+        HOME,
+        newest,
+    )
     node = iri(f"tkgr:{kind.lower()}-{number}")
     out.add(node, "rdf:type", term("tkg:MarketingApplication"))
     out.add(node, "rdfs:label", f"{kind} {number}")

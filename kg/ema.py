@@ -29,10 +29,21 @@ from kg.graph import iri
 from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.ema.europa.eu/en/medicines/download-medicine-data"
-COLUMNS = ("Category", "Name of medicine", "EMA product number", "Medicine status",
-           "International non-proprietary name (INN) / common name", "Active substance", "Conditional approval",
-           "Orphan medicine", "Marketing authorisation developer / applicant / holder", "Marketing authorisation date",
-           "Withdrawal / expiry / revocation / lapse of marketing authorisation date", "Last updated date", "Medicine URL")
+COLUMNS = (
+    "Category",
+    "Name of medicine",
+    "EMA product number",
+    "Medicine status",
+    "International non-proprietary name (INN) / common name",
+    "Active substance",
+    "Conditional approval",
+    "Orphan medicine",
+    "Marketing authorisation developer / applicant / holder",
+    "Marketing authorisation date",
+    "Withdrawal / expiry / revocation / lapse of marketing authorisation date",
+    "Last updated date",
+    "Medicine URL",
+)
 _DATES = ("%d/%m/%Y", "%Y-%m-%d")
 
 Row = dict[str, str]
@@ -44,14 +55,19 @@ def read_records(path: Path, matcher: InterventionMatcher, products: set[str]) -
     rows = _read_rows(path)
     found: list[tuple[int, Row, str]] = []
     for line, row in rows:
-        names = [row["Name of medicine"], row["International non-proprietary name (INN) / common name"],
-                 *row["Active substance"].split(";")]
+        names = [
+            row["Name of medicine"],
+            row["International non-proprietary name (INN) / common name"],
+            *row["Active substance"].split(";"),
+        ]
         product = match_product(names, matcher, products) if row["Category"] == "Human" else None
         if product is not None:
             found.append((line, row, product))
     first = first_authorisations(
         (product, row["EMA product number"], _date(row, "Marketing authorisation date"))
-        for _, row, product in found if _valid(row, "Marketing authorisation date"))
+        for _, row, product in found
+        if _valid(row, "Marketing authorisation date")
+    )
     for line, row, product in found:
         try:
             yield _convert(row, product, first)
@@ -69,10 +85,15 @@ def _read_rows(path: Path) -> list[tuple[int, Row]]:
             header = [" ".join(cell.split()) for cell in cells]  # EMA's headers hold line breaks
             missing = [c for c in COLUMNS if c not in header]
             if missing:
-                raise UsageError(f"{path} lacks the column(s) {', '.join(missing)}: download the current medicines"
-                                 f" table from {HOME}.")
-            return [(position + 2 + offset, dict(zip(header, cells))) for offset, cells in enumerate(table[position + 1:])
-                    if any(cells)]
+                raise UsageError(
+                    f"{path} lacks the column(s) {', '.join(missing)}: download the current medicines"
+                    f" table from {HOME}."
+                )
+            return [
+                (position + 2 + offset, dict(zip(header, cells, strict=False)))
+                for offset, cells in enumerate(table[position + 1 :])
+                if any(cells)
+            ]
     raise UsageError(f"{path} has no header row starting with 'Category': is it EMA's medicines table ({HOME})?")
 
 
@@ -138,9 +159,12 @@ def _convert(row: Row, product: str, first: dict[str, tuple[str, str]]) -> Recor
         raise ValueError("Last updated date: empty")
     slug = number.lower().replace("/", "-")
     out = Quads(iri(f"src:ema-{slug}"))
-    out.describe_source(f"EMA: {name} ({number})",
-                        f"European Medicines Agency. Medicines data: {name} ({number}), last updated {updated}.",
-                        row["Medicine URL"] or HOME, updated)
+    out.describe_source(
+        f"EMA: {name} ({number})",
+        f"European Medicines Agency. Medicines data: {name} ({number}), last updated {updated}.",
+        row["Medicine URL"] or HOME,
+        updated,
+    )
     node = iri(f"tkgr:ema-{slug}")
     out.add(node, "rdf:type", term("tkg:MarketingApplication"))
     out.add(node, "rdfs:label", f"{name} ({number})")
@@ -150,8 +174,11 @@ def _convert(row: Row, product: str, first: dict[str, tuple[str, str]]) -> Recor
     out.add(node, "tkg:authorisationStatus", row["Medicine status"] or None)
     out.add(node, "tkg:orphanMedicine", _flag(row, "Orphan medicine"))
     if authorised:
-        approval = (approval_node(product, "ema", authorised) if first.get(product) == (number, authorised)
-                    else iri(f"tkgr:ema-{slug}-authorisation"))
+        approval = (
+            approval_node(product, "ema", authorised)
+            if first.get(product) == (number, authorised)
+            else iri(f"tkgr:ema-{slug}-authorisation")
+        )
         out.add(approval, "rdf:type", term("tkg:Approval"))
         out.add(approval, "tkg:approvedProduct", ox.NamedNode(product))
         out.add(approval, "tkg:agency", term("tkgr:ema"))

@@ -21,22 +21,30 @@ class Format:
     summary: str = ""
 
 
-COMPARE_FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("table", "", summary="a table on the terminal"),
-    Format("markdown", ".md", summary="a Markdown table per group, sources listed"),
-    Format("csv", ".csv", summary="one line per row, a column per therapy"),
-    Format("tidy", ".csv", summary="the long table: one line per therapy, row, value and source, numbers in columns"),
-    Format("json", ".json", summary="the JSON document described in the README"),
-    Format("html", ".html", summary="a standalone page with the table"),
-    Format("xlsx", ".xlsx", binary=True, summary="a workbook: the table and the long table"),
-    Format("parquet", ".parquet", binary=True, extra="pandas", summary="the long table for pandas, R or Arrow"),
-)}
+COMPARE_FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("table", "", summary="a table on the terminal"),
+        Format("markdown", ".md", summary="a Markdown table per group, sources listed"),
+        Format("csv", ".csv", summary="one line per row, a column per therapy"),
+        Format(
+            "tidy", ".csv", summary="the long table: one line per therapy, row, value and source, numbers in columns"
+        ),
+        Format("json", ".json", summary="the JSON document described in the README"),
+        Format("html", ".html", summary="a standalone page with the table"),
+        Format("xlsx", ".xlsx", binary=True, summary="a workbook: the table and the long table"),
+        Format("parquet", ".parquet", binary=True, extra="pandas", summary="the long table for pandas, R or Arrow"),
+    )
+}
 
 
-VIEW_FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("html", ".html", summary="the page: graph, evidence, approvals, table"),
-    Format("svg", ".svg", summary="the comparison graph alone, for slides"),
-)}
+VIEW_FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("html", ".html", summary="the page: graph, evidence, approvals, table"),
+        Format("svg", ".svg", summary="the comparison graph alone, for slides"),
+    )
+}
 
 
 def format_for(path: Path, formats: dict[str, Format] = COMPARE_FORMATS) -> str | None:

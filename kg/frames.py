@@ -24,9 +24,31 @@ if TYPE_CHECKING:
     from kg.compare import Comparison
 
 TIDY_COLUMNS = (
-    "therapy_id", "therapy_label", "therapy_level", "group", "row_key", "row_label", "value_id", "value_label",
-    "note", "inherited_from", "applies_to", "claim_kind", "source_id", "source_citation", "source_date", "source_link",
-    "numerator", "denominator", "percentage", "ci_low", "ci_high", "product", "trial", "context", "date",
+    "therapy_id",
+    "therapy_label",
+    "therapy_level",
+    "group",
+    "row_key",
+    "row_label",
+    "value_id",
+    "value_label",
+    "note",
+    "inherited_from",
+    "applies_to",
+    "claim_kind",
+    "source_id",
+    "source_citation",
+    "source_date",
+    "source_link",
+    "numerator",
+    "denominator",
+    "percentage",
+    "ci_low",
+    "ci_high",
+    "product",
+    "trial",
+    "context",
+    "date",
 )
 INTEGER_COLUMNS = ("numerator", "denominator")
 FLOAT_COLUMNS = ("percentage", "ci_low", "ci_high")
@@ -37,7 +59,7 @@ def tidy_rows(comparison: Comparison) -> list[dict[str, Any]]:
     with no recorded source still has one row)."""
     rows = []
     for row in comparison.rows:
-        for ref, cell in zip(comparison.therapies, row.cells):
+        for ref, cell in zip(comparison.therapies, row.cells, strict=True):
             for fact in cell:
                 value = fact.value if isinstance(fact.value, dict) else {}
                 interval = value.get("interval") or [None, None]
@@ -53,17 +75,31 @@ def tidy_rows(comparison: Comparison) -> list[dict[str, Any]]:
                     "date": value.get("date") or None,
                 }
                 base = {
-                    "therapy_id": ref.id, "therapy_label": ref.label, "therapy_level": ref.level,
-                    "group": row.group, "row_key": row.property, "row_label": row.label,
-                    "value_id": _value_id(fact.value), "value_label": fact.label, "note": fact.note or None,
-                    "inherited_from": fact.inherited_from, "applies_to": fact.applies_to, **measured,
+                    "therapy_id": ref.id,
+                    "therapy_label": ref.label,
+                    "therapy_level": ref.level,
+                    "group": row.group,
+                    "row_key": row.key,
+                    "row_label": row.label,
+                    "value_id": _value_id(fact.value),
+                    "value_label": fact.label,
+                    "note": fact.note or None,
+                    "inherited_from": fact.inherited_from,
+                    "applies_to": fact.applies_to,
+                    **measured,
                 }
-                for source_id in fact.sources or [None]:
+                for source_id in fact.sources or [""]:
                     source = comparison.sources.get(source_id) if source_id else None
-                    rows.append({**base, "claim_kind": source.kind if source else None, "source_id": source_id,
-                                 "source_citation": source.citation if source else None,
-                                 "source_date": source.date if source else None,
-                                 "source_link": source.link if source else None})
+                    rows.append(
+                        {
+                            **base,
+                            "claim_kind": source.kind if source else None,
+                            "source_id": source_id,
+                            "source_citation": source.citation if source else None,
+                            "source_date": source.date if source else None,
+                            "source_link": source.link if source else None,
+                        }
+                    )
     return [{column: row[column] for column in TIDY_COLUMNS} for row in rows]
 
 
@@ -99,8 +135,9 @@ def results_frame(variables: Sequence[str], rows: Iterable[dict[str, Any]]) -> p
         elif present and all(isinstance(v, (dt.date, dt.datetime)) for v in present):
             columns[name] = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
         else:
-            columns[name] = pd.array([compact(v) if isinstance(v, IRI) else (None if v is None else str(v))
-                                      for v in values], dtype="string")
+            columns[name] = pd.array(
+                [compact(v) if isinstance(v, IRI) else (None if v is None else str(v)) for v in values], dtype="string"
+            )
     return pd.DataFrame(columns, columns=list(variables))
 
 

@@ -14,25 +14,25 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from kg import vocab
-from kg.sparqltext import with_values
 from kg.errors import QueryError
 from kg.memo import Memo
 from kg.resources import PACKAGE_DIR
+from kg.sparqltext import with_values
 
 if TYPE_CHECKING:
     import pandas
 
-Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
-Binding = Union[Term, str, int, float, bool, Decimal, dt.date]
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+Binding = ox.NamedNode | ox.Literal | str | int | float | bool | Decimal | dt.date
 Row = dict[str, Any]
 
 _XSD = vocab.PREFIXES["xsd"]
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
     _XSD + "integer": int,
     _XSD + "nonNegativeInteger": int,
     _XSD + "int": int,
@@ -54,10 +54,12 @@ def iri(value: str) -> ox.NamedNode:
     return ox.NamedNode(vocab.expand(value))
 
 
-def to_term(value: Binding) -> Term:
+def to_term(value: Binding) -> ox.NamedNode | ox.Literal:
     """Turn a Python value into an RDF term for binding; strings become literals, not IRIs."""
-    if isinstance(value, (ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple)):
+    if isinstance(value, (ox.NamedNode, ox.Literal)):
         return value
+    if isinstance(value, (ox.BlankNode, ox.Triple)):
+        raise QueryError("Only IRIs and literals can be bound to a query's variables.")
     if isinstance(value, bool):
         return ox.Literal("true" if value else "false", datatype=ox.NamedNode(_XSD + "boolean"))
     if isinstance(value, int):
@@ -86,9 +88,16 @@ def to_python(term: Term | None) -> Any:
     return str(term)
 
 
+def solutions(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ox.QuerySolutions:
+    """The solutions of a SELECT query (pyoxigraph answers any query with solutions, a boolean or triples)."""
+    if not isinstance(result, ox.QuerySolutions):
+        raise QueryError("Expected a SELECT query.")
+    return result
+
+
 def _rows(solutions: ox.QuerySolutions) -> list[Row]:
     names = [variable.value for variable in solutions.variables]
-    return [dict(zip(names, map(to_python, solution))) for solution in solutions]
+    return [dict(zip(names, map(to_python, solution), strict=True)) for solution in solutions]
 
 
 @cache
@@ -115,8 +124,13 @@ def dataset_options(default_graphs: list[str] | None, named_graphs: list[str] | 
 class TherapyGraph:
     """The built knowledge graph, opened read-only (or a remote store with the same `query`)."""
 
-    def __init__(self, store: ox.Store | None = None, location: Path | None = None, *,
-                 opener: Callable[[], ox.Store] | None = None) -> None:
+    def __init__(
+        self,
+        store: ox.Store | None = None,
+        location: Path | None = None,
+        *,
+        opener: Callable[[], ox.Store] | None = None,
+    ) -> None:
         """`store`, or an `opener` that loads it when a query first needs it; a build's `location`
         keeps the answers to internal queries (kg.memo), so most commands never load the store."""
         self._store = store
@@ -212,11 +226,10 @@ class TherapyGraph:
         """Run a SELECT query and return rows of plain Python values (unbound variables are None)."""
         return _rows(self._solutions(sparql, bindings, default_graphs=default_graphs, named_graphs=named_graphs))
 
-    def _solutions(self, sparql: str, bindings: Mapping[str, Binding] | None = None, **dataset: Any) -> ox.QuerySolutions:
-        solutions = self.query(sparql, bindings, **dataset)
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise QueryError("Expected a SELECT query.")
-        return solutions
+    def _solutions(
+        self, sparql: str, bindings: Mapping[str, Binding] | None = None, **dataset: Any
+    ) -> ox.QuerySolutions:
+        return solutions(self.query(sparql, bindings, **dataset))
 
     def select_df(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> pandas.DataFrame:
         """Run a SELECT query into a DataFrame with typed columns (kg.frames.results_frame): numbers as

@@ -71,8 +71,12 @@ def plainly_safe(text: str) -> bool:
     False
     """
     lowered = text.lower()
-    return (len(text) <= MAX_PLAIN_LENGTH and "service" not in lowered and "\\u" not in lowered
-            and sum(map(text.count, "{([")) <= MAX_DEPTH)
+    return (
+        len(text) <= MAX_PLAIN_LENGTH
+        and "service" not in lowered
+        and "\\u" not in lowered
+        and sum(map(text.count, "{([")) <= MAX_DEPTH
+    )
 
 
 def parse_check(text: str, bound: tuple[str, ...] = ()) -> str:
@@ -155,11 +159,11 @@ def _parse(text: str) -> Any:
             try:
                 parser.parseUpdate(text)
                 outcome["update"] = True
-            except Exception:  # noqa: BLE001 - not an update either: report the query's syntax error
+            except Exception:
                 pass
         except RecursionError:
             outcome["deep"] = True
-        except Exception as error:  # noqa: BLE001 - rdflib raises plain exceptions for some bad input
+        except Exception as error:
             outcome["other"] = error
 
     _in_deep_thread(run)
@@ -171,7 +175,9 @@ def _parse(text: str) -> Any:
         raise QueryError("The query is nested or chained too deeply to check.")
     error = outcome.get("error")
     if error is not None:
-        raise QueryError(f"Invalid SPARQL at line {error.lineno}, column {error.col}: {error.msg}\n{error.line}") from None
+        raise QueryError(
+            f"Invalid SPARQL at line {error.lineno}, column {error.col}: {error.msg}\n{error.line}"
+        ) from None
     raise QueryError(f"Invalid SPARQL: {outcome.get('other')}")
 
 
@@ -212,11 +218,17 @@ def _contains(node: Any, name: str) -> bool:
 # Lists in rdflib's parse tree that the engine folds into one tree level per item, with the
 # number of items that add no level: an operator's `other` list follows its first operand `expr`.
 _CHAINS = {
-    ("ConditionalOrExpression", "other"): 0, ("ConditionalAndExpression", "other"): 0,
-    ("AdditiveExpression", "other"): 0, ("MultiplicativeExpression", "other"): 0,
-    ("PathAlternative", "part"): 1, ("PathSequence", "part"): 1,
-    ("GroupGraphPatternSub", "part"): 1, ("GroupOrUnionGraphPattern", "graph"): 1,
-    ("SelectQuery", "projection"): 1, ("SubSelect", "projection"): 1, ("HavingClause", "condition"): 1,
+    ("ConditionalOrExpression", "other"): 0,
+    ("ConditionalAndExpression", "other"): 0,
+    ("AdditiveExpression", "other"): 0,
+    ("MultiplicativeExpression", "other"): 0,
+    ("PathAlternative", "part"): 1,
+    ("PathSequence", "part"): 1,
+    ("GroupGraphPatternSub", "part"): 1,
+    ("GroupOrUnionGraphPattern", "graph"): 1,
+    ("SelectQuery", "projection"): 1,
+    ("SubSelect", "projection"): 1,
+    ("HavingClause", "condition"): 1,
 }
 
 

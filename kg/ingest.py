@@ -23,16 +23,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
 
 from kg import vocab
 from kg.atomic import replacing, write_text
 from kg.errors import BuildError, UsageError
+from kg.graph import solutions
 
 if TYPE_CHECKING:
-    from kg.ctgov import InterventionMatcher
+    from kg.ctgov import InterventionMatcher, Problem
 
 RECORDS = "records.nq"
 MANIFEST = "MANIFEST.json"
@@ -52,8 +53,10 @@ def manifest(store_root: Path) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError) as error:
         known = error
     if not isinstance(known, dict):
-        raise BuildError(f"The list of ingested records {path} is damaged ({known}); {RECORDS} beside it is untouched. "
-                         f"Move the folder {path.parent} aside and ingest the files again to rebuild both.")
+        raise BuildError(
+            f"The list of ingested records {path} is damaged ({known}); {RECORDS} beside it is untouched. "
+            f"Move the folder {path.parent} aside and ingest the files again to rebuild both."
+        )
     return known
 
 
@@ -77,7 +80,7 @@ def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
     and phase, as triples in the registry-summary graph. Computed once per build: counting the
     subtree of a therapy at query time took seconds at 10^5 records."""
     parents: dict[str, list[str]] = defaultdict(list)
-    for row in store.query(_HIERARCHY, prefixes=vocab.PREFIXES):
+    for row in solutions(store.query(_HIERARCHY, prefixes=vocab.PREFIXES)):
         parents[row["child"].value].append(row["parent"].value)
 
     def lineage(iri: str) -> set[str]:
@@ -91,7 +94,7 @@ def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
 
     lineages: dict[str, set[str]] = {}
     trials: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in store.query(_TRIALS, prefixes=vocab.PREFIXES, use_default_graph_as_union=True):
+    for row in solutions(store.query(_TRIALS, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)):
         subject = row["subject"].value
         phase = row["phase"].value if row["phase"] is not None else ""
         if subject not in lineages:
@@ -102,10 +105,16 @@ def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
     tkg = vocab.TKG
     for number, ((therapy, phase), found) in enumerate(sorted(trials.items())):
         node = ox.NamedNode(f"{SUMMARY_GRAPH}/{number}")
-        yield ox.Quad(node, ox.NamedNode(vocab.PREFIXES["rdf"] + "type"), ox.NamedNode(tkg + "RegisteredTrialCount"), graph)
+        yield ox.Quad(
+            node, ox.NamedNode(vocab.PREFIXES["rdf"] + "type"), ox.NamedNode(tkg + "RegisteredTrialCount"), graph
+        )
         yield ox.Quad(node, ox.NamedNode(tkg + "countOf"), ox.NamedNode(therapy), graph)
-        yield ox.Quad(node, ox.NamedNode(tkg + "trialCount"),
-                      ox.Literal(str(len(found)), datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "nonNegativeInteger")), graph)
+        yield ox.Quad(
+            node,
+            ox.NamedNode(tkg + "trialCount"),
+            ox.Literal(str(len(found)), datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "nonNegativeInteger")),
+            graph,
+        )
         if phase:
             yield ox.Quad(node, ox.NamedNode(tkg + "countedPhase"), ox.NamedNode(phase), graph)
 
@@ -116,6 +125,21 @@ def fingerprint_part(store_root: Path) -> bytes:
     return path.read_bytes() if path.exists() else b""
 
 
+class Record(Protocol):
+    """A good record as the loaders yield it (`kg.ctgov.TrialRecord`, `kg.regdata.Record`)."""
+
+    @property
+    def key(self) -> str: ...  # an NCT number, or an FDA or EU application
+    @property
+    def last_update(self) -> str: ...  # YYYY-MM-DD or YYYY-MM: a later one replaces the record
+    @property
+    def graph(self) -> str: ...
+    @property
+    def quads(self) -> list[ox.Quad]: ...
+    @property
+    def unmatched(self) -> list[str]: ...  # intervention names not linked to a known therapy
+
+
 @dataclass
 class IngestReport:
     """What one `kg ingest` run did."""
@@ -123,7 +147,7 @@ class IngestReport:
     ingested: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    problems: list[object] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     unmatched: dict[str, int] = field(default_factory=dict)
     triples: int = 0
 
@@ -143,7 +167,9 @@ def _newer(candidate: str, current: str | None) -> bool:
     return current is None or candidate > current
 
 
-def store_records(store_root: Path, records: Iterable[object], *, progress: Callable[[int], None] | None = None) -> IngestReport:
+def store_records(
+    store_root: Path, records: Iterable[Record | Problem], *, progress: Callable[[int], None] | None = None
+) -> IngestReport:
     """Merge good records into records.nq (replacing older versions) and report on all of them.
 
     `records` yields `kg.ctgov.Problem` objects and records with a `key`, a `last_update` date, a
@@ -184,8 +210,10 @@ def store_records(store_root: Path, records: Iterable[object], *, progress: Call
             try:
                 ox.serialize(kept, out, format=ox.RdfFormat.N_QUADS)
             except SyntaxError as error:
-                raise BuildError(f"The ingested records {old} are damaged ({error}); nothing was changed. Move the "
-                                 f"folder {directory} aside and ingest the files again.") from None
+                raise BuildError(
+                    f"The ingested records {old} are damaged ({error}); nothing was changed. Move the "
+                    f"folder {directory} aside and ingest the files again."
+                ) from None
         for pending in fresh.values():
             out.write(pending.nquads)
             report.triples += pending.triples
@@ -233,8 +261,11 @@ def _check_inputs(paths: Iterable[Path]) -> None:
         raise UsageError(f"Not a regular file or a folder: {', '.join(odd)}")
 
 
-def _ingest(store_root: Path, read: Callable[[InterventionMatcher, set[str]], Iterable[object]],
-            progress: Callable[[int], None] | None) -> IngestReport:
+def _ingest(
+    store_root: Path,
+    read: Callable[[InterventionMatcher, set[str]], Iterable[Record | Problem]],
+    progress: Callable[[int], None] | None,
+) -> IngestReport:
     """Open the graph (built if needed) for the names it knows, store what `read(matcher, product
     IRIs)` yields, rebuild."""
     from kg import store
@@ -258,11 +289,11 @@ def _rolled_back_on_failure(directory: Path) -> Iterator[None]:
     build instead of retrying one that cannot be written. Hard links keep the old versions for free."""
     kept: dict[Path, Path | None] = {}
     for name in (RECORDS, MANIFEST):
-        path, previous = directory / name, directory / f".{name}.previous"
-        previous.unlink(missing_ok=True)
+        path, backup = directory / name, directory / f".{name}.previous"
+        backup.unlink(missing_ok=True)
         if path.exists():
-            os.link(path, previous)
-            kept[path] = previous
+            os.link(path, backup)
+            kept[path] = backup
         else:
             kept[path] = None
     try:
@@ -274,8 +305,10 @@ def _rolled_back_on_failure(directory: Path) -> Iterator[None]:
             else:
                 os.replace(previous, path)
         if isinstance(error, OSError):
-            raise BuildError(f"Nothing was ingested ({error.strerror or error}); the ingested records and the store "
-                             "are as they were.") from None
+            raise BuildError(
+                f"Nothing was ingested ({error.strerror or error}); the ingested records and the store "
+                "are as they were."
+            ) from None
         raise
     finally:
         for previous in kept.values():

@@ -27,8 +27,8 @@ from kg import vocab
 from kg.errors import QueryError, UsageError
 from kg.graph import TherapyGraph, iri, to_term
 from kg.guard import check, parse_check
-from kg.sparqltext import with_values
 from kg.resources import QUERIES_DIR
+from kg.sparqltext import with_values
 
 _PARAM = re.compile(r"#\s*param\s+(\w+)\s*\((\w+)(?:,\s*(optional))?\)\s*:\s*(.+)")
 _XSD = vocab.PREFIXES["xsd"]
@@ -93,7 +93,9 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def bindings(graph: TherapyGraph, query: NamedQuery | None, params: dict[str, str]) -> dict[str, ox.NamedNode | ox.Literal]:
+def bindings(
+    graph: TherapyGraph, query: NamedQuery | None, params: dict[str, str]
+) -> dict[str, ox.NamedNode | ox.Literal]:
     """Typed values for the query's variables; declared parameters are checked and converted."""
     declared = {p.name: p for p in query.parameters} if query else {}
     if query:
@@ -152,8 +154,14 @@ def _guess_kind(value: str) -> str:
     return "iri" if prefix in vocab.PREFIXES and ":" in value else "string"
 
 
-def run(graph: TherapyGraph, text: str, values: dict[str, Any] | None = None, *,
-        default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> Any:
+def run(
+    graph: TherapyGraph,
+    text: str,
+    values: dict[str, Any] | None = None,
+    *,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+) -> Any:
     """Bind, check (`kg.guard`: the text that runs is the text checked), then run a read query on
     the dataset given (see `TherapyGraph.query`); returns pyoxigraph's answer (solutions, boolean or
     triples). A text the engine refuses is explained by the parser (an update, a syntax error)."""

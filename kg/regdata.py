@@ -46,7 +46,7 @@ class Quads:
     __slots__ = ("graph", "quads")
 
     def __init__(self, graph: ox.NamedNode) -> None:
-        self.graph, self.quads = graph, []
+        self.graph, self.quads = graph, list[ox.Quad]()
 
     def add(self, subject: ox.NamedNode, predicate: str, value: ox.NamedNode | ox.Literal | str | int | None) -> None:
         if value is None:

@@ -36,7 +36,7 @@ from kg.store import open_build
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
-_PROJECT_GRAPHS = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), \"{vocab.BASE}\")) }}"
+_PROJECT_GRAPHS = f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{vocab.BASE}")) }}'
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
@@ -44,10 +44,12 @@ class EndpointError(KgError):
     """The endpoint could not be reached or refused the request."""
 
 
-def _request(url: str, *, data: bytes | None = None, method: str = "GET", headers: Mapping[str, str] | None = None) -> tuple[str, bytes]:
+def _request(
+    url: str, *, data: bytes | None = None, method: str = "GET", headers: Mapping[str, str] | None = None
+) -> tuple[str, bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - user-chosen endpoint
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             return response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace").strip()[:500]
@@ -105,7 +107,9 @@ class RemoteStore:
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": _ACCEPT},
         )
-        results_format = ox.QueryResultsFormat.from_media_type(content_type) if "sparql-results" in content_type else None
+        results_format = (
+            ox.QueryResultsFormat.from_media_type(content_type) if "sparql-results" in content_type else None
+        )
         if results_format is not None:
             return ox.parse_query_results(body, format=results_format)
         rdf_format = ox.RdfFormat.from_media_type(content_type)
@@ -145,7 +149,9 @@ def push(location: Path, endpoint: str) -> PushResult:
     """PUT every named graph of the built store, then the merged default graph; idempotent."""
     store = open_build(location)
     target = graph_store_url(endpoint)
-    graphs = sorted(store.named_graphs(), key=lambda g: g.value)
+    graphs = sorted(
+        (g for g in store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value
+    )  # builds name every graph
     total = 0
     for graph in graphs:
         total += _put(store, target, graph, {"graph": graph.value})

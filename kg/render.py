@@ -7,10 +7,10 @@ imported only when a table is drawn.
 from __future__ import annotations
 
 import dataclasses
-import html
-from dataclasses import dataclass
 import datetime as dt
+import html
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +89,7 @@ def description_json(description: Description) -> dict[str, Any]:
         "lineage": [{"id": r.id, "label": r.label, "level": r.level} for r in description.lineage],
         "properties": [
             {
-                "property": row.property,
+                "property": row.key,
                 "label": row.label,
                 "group": row.group,
                 "values": [fact_json(f, sources) for f in row.facts],
@@ -136,12 +136,17 @@ def measurement_context(item: Evidence) -> str:
     """What a rate counts, as far as its source says: population, assessor, response criteria,
     grading system, data cut-off, median follow-up, and a later report the patients are also in
     (so that 72% and 82% of the same 101 patients can be told apart, and cohorts are not added up)."""
+
     def first(name: str) -> str | None:
         facts = item.fields.get(name)
         return facts[0].label if facts else None
 
-    assessor, cutoff, follow_up, within = first("assessor"), first("dataCutoff"), first("medianFollowUpMonths"), \
-        item.fields.get("patientsIncludedIn", [])
+    assessor, cutoff, follow_up, within = (
+        first("assessor"),
+        first("dataCutoff"),
+        first("medianFollowUpMonths"),
+        item.fields.get("patientsIncludedIn", []),
+    )
     parts = [
         first("analysisPopulation"),
         f"assessed by {assessor}" if assessor else None,
@@ -188,7 +193,11 @@ class Citations:
         entries = []
         for source_id, number in self.numbers.items():
             source = self.sources.get(source_id)
-            text = f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or ' '.join(source.read_at)}" if source else source_id
+            text = (
+                f"{source.kind}, {source.date or 'undated'}. {source.citation} {source.link or ' '.join(source.read_at)}"
+                if source
+                else source_id
+            )
             entries.append((number, text.strip()))
         return entries
 
@@ -209,8 +218,13 @@ def print_description(description: Description, console: Console, *, sources: bo
     if description.names:
         console.print("Also known as: " + escape(", ".join(description.names)))
     if description.identifiers:
-        console.print("Identifiers: " + ", ".join(f"{escape(i.scheme)} [link={escape(i.link)}]{escape(i.id)}[/link] ({escape(i.link)})"
-                                                  for i in description.identifiers))
+        console.print(
+            "Identifiers: "
+            + ", ".join(
+                f"{escape(i.scheme)} [link={escape(i.link)}]{escape(i.id)}[/link] ({escape(i.link)})"
+                for i in description.identifiers
+            )
+        )
 
     table = Table(title="Properties", show_lines=False, expand=False)
     table.add_column("Group")
@@ -269,7 +283,9 @@ class FactText:
         return " ".join(part for part in (self.value, f"({self.note})" if self.note else "", self.marks) if part)
 
 
-def fact_text(fact: Fact, sources: dict[str, Source], citations: Citations | None = None, *, ids: bool = False) -> FactText:
+def fact_text(
+    fact: Fact, sources: dict[str, Source], citations: Citations | None = None, *, ids: bool = False
+) -> FactText:
     """The one reading of a value that the terminal, Markdown, CSV, HTML and the graph view share.
 
     Marks are numbered (`[1 review 2021-08-06]`) with `citations`, source ids with kind and date
@@ -301,8 +317,10 @@ def facts_text(facts: list[Fact], citations: Citations | None = None) -> str:
 
 def coverage_json(products: list[ProductCoverage], official: tuple[int, int]) -> dict[str, Any]:
     """`kg coverage --format json`: per product, and the share of official or primary sources."""
-    return {"sources": {"official_or_primary": official[0], "all": official[1]},
-            "products": [dict(to_jsonable(p), official_share=p.official_share) for p in products]}
+    return {
+        "sources": {"official_or_primary": official[0], "all": official[1]},
+        "products": [dict(to_jsonable(p), official_share=p.official_share) for p in products],
+    }
 
 
 def print_coverage(products: list[ProductCoverage], official: tuple[int, int], console: Console) -> None:
@@ -314,23 +332,42 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
         return f"{item.count} (latest {item.latest})" if item and item.latest else str(item.count) if item else ""
 
     table = Table(title="Regulatory coverage per product")
-    for column in ("Product", "Approvals by agency (withdrawn)", "FDA actions (Drugs@FDA)", "Label read", "Sources by kind",
-                   "Official"):
+    for column in (
+        "Product",
+        "Approvals by agency (withdrawn)",
+        "FDA actions (Drugs@FDA)",
+        "Label read",
+        "Sources by kind",
+        "Official",
+    ):
         table.add_column(column)
     for product in products:
         approvals = "\n".join(
-            f"{agency}: {count(item)}" + (f", {product.withdrawn[agency].count} withdrawn" if agency in product.withdrawn else "")
-            for agency, item in sorted(product.approvals.items()))
+            f"{agency}: {count(item)}"
+            + (f", {product.withdrawn[agency].count} withdrawn" if agency in product.withdrawn else "")
+            for agency, item in sorted(product.approvals.items())
+        )
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(product.sources.items(), key=lambda kv: (-kv[1], kv[0])))
         share = f"{product.official_share:.0%}" if product.official_share is not None else ""
-        actions = count(product.fda_actions) + (f"\n{product.fda_new_use.count} original or efficacy"
-                                                 if product.fda_new_use else "")
-        table.add_row(escape(product.label), escape(approvals) or "[dim]none recorded[/dim]", actions,
-                      str(product.labels.latest) if product.labels else "", escape(kinds), share)
+        actions = count(product.fda_actions) + (
+            f"\n{product.fda_new_use.count} original or efficacy" if product.fda_new_use else ""
+        )
+        table.add_row(
+            escape(product.label),
+            escape(approvals) or "[dim]none recorded[/dim]",
+            actions,
+            str(product.labels.latest) if product.labels else "",
+            escape(kinds),
+            share,
+        )
     console.print(table)
     done, total = official
-    console.print(f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"
-                  f" documents or registry records ({done / total:.0%})." if total else "No sources.")
+    console.print(
+        f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"
+        f" documents or registry records ({done / total:.0%})."
+        if total
+        else "No sources."
+    )
 
 
 def description_html(description: Description) -> str:
@@ -344,15 +381,27 @@ def description_html(description: Description) -> str:
     rows = []
     for row in description.properties:
         values = "".join(f"<li>{esc(str(fact_text(f, description.sources, citations)))}</li>" for f in row.facts)
-        rows.append(f"<tr><th>{esc(row.label)}</th><td><ul>{values}</ul></td></tr>" if values else
-                    f'<tr><th>{esc(row.label)}</th><td><span class="none">no data</span></td></tr>')
-    counts = ", ".join(f"{len(description.of_kind(kind))} {title.lower()}" for kind, _, title in EVIDENCE_SECTIONS
-                       if description.of_kind(kind))
+        rows.append(
+            f"<tr><th>{esc(row.label)}</th><td><ul>{values}</ul></td></tr>"
+            if values
+            else f'<tr><th>{esc(row.label)}</th><td><span class="none">no data</span></td></tr>'
+        )
+    counts = ", ".join(
+        f"{len(description.of_kind(kind))} {title.lower()}"
+        for kind, _, title in EVIDENCE_SECTIONS
+        if description.of_kind(kind)
+    )
     legend = "".join(f'<li value="{n}">{esc(text)}</li>' for n, text in citations.entries())
-    return (f"<style>{TABLE_STYLE}</style><div><strong>{esc(ref.label)}</strong> ({esc(ref.level)}, id: {esc(ref.id)})"
-            + (f"<br>Modalities: {esc(' › '.join(r.label for r in description.lineage))}" if description.lineage else "")
-            + ("<br>Identifiers: " + ", ".join(f"{esc(i.scheme)} {esc(i.id)}" for i in description.identifiers)
-               if description.identifiers else "")
-            + f'<table class="kg-compare">{"".join(rows)}</table>'
-            + (f"<p>Evidence: {esc(counts)} (kg show for the items).</p>" if counts else "")
-            + (f'<details><summary>Sources</summary><ol>{legend}</ol></details>' if legend else "") + "</div>")
+    return (
+        f"<style>{TABLE_STYLE}</style><div><strong>{esc(ref.label)}</strong> ({esc(ref.level)}, id: {esc(ref.id)})"
+        + (f"<br>Modalities: {esc(' › '.join(r.label for r in description.lineage))}" if description.lineage else "")
+        + (
+            "<br>Identifiers: " + ", ".join(f"{esc(i.scheme)} {esc(i.id)}" for i in description.identifiers)
+            if description.identifiers
+            else ""
+        )
+        + f'<table class="kg-compare">{"".join(rows)}</table>'
+        + (f"<p>Evidence: {esc(counts)} (kg show for the items).</p>" if counts else "")
+        + (f"<details><summary>Sources</summary><ol>{legend}</ol></details>" if legend else "")
+        + "</div>"
+    )

@@ -38,23 +38,33 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             "therapies": [{"id": t.id, "label": t.label, "level": t.level} for t in comparison.therapies],
             "rows": [
                 {
-                    "property": row.property,
+                    "property": row.key,
                     "label": row.label,
                     "group": row.group,
                     "differs": row.differs,
                     "conflict": row.conflict,
-                    "cells": [[fact_json(fact, sources) for fact in cell] for cell in row.cells
-                    ],
+                    "cells": [[fact_json(fact, sources) for fact in cell] for cell in row.cells],
                 }
                 for row in comparison.rows
             ],
-            "sources": [{"id": s.id, "citation": s.citation, "kind": s.kind, "date": s.date, "link": s.link,
-                         "read_at": list(s.read_at)} for s in sources.values()],
+            "sources": [
+                {
+                    "id": s.id,
+                    "citation": s.citation,
+                    "kind": s.kind,
+                    "date": s.date,
+                    "link": s.link,
+                    "read_at": list(s.read_at),
+                }
+                for s in sources.values()
+            ],
         }
     )
 
 
-def _cell_texts(row: ComparisonRow, sources: dict[str, Source], citations: Citations | None) -> list[list[tuple[str, bool]]]:
+def _cell_texts(
+    row: ComparisonRow, sources: dict[str, Source], citations: Citations | None
+) -> list[list[tuple[str, bool]]]:
     """Each value's text, and whether it rests on popular claims only (shown weaker where sources are shown)."""
     texts = [[fact_text(f, sources, citations) for f in cell] for cell in row.cells]
     return [[(str(t), citations is not None and t.weak) for t in cell] for cell in texts]
@@ -83,9 +93,11 @@ def _wide(comparison: Comparison, sources: bool) -> tuple[list[str], list[list[A
     by ' | ' with their source ids."""
     rows = []
     for row in comparison.rows:
-        cells = [" | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or NO_DATA
-                 for cell in row.cells]
-        rows.append([row.group, row.property, row.label, "yes" if row.differs else "no", *cells])
+        cells = [
+            " | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or NO_DATA
+            for cell in row.cells
+        ]
+        rows.append([row.group, row.key, row.label, "yes" if row.differs else "no", *cells])
     return ["group", "property", "label", "differs", *(t.label for t in comparison.therapies)], rows
 
 
@@ -110,8 +122,10 @@ def to_xlsx(comparison: Comparison, *, sources: bool = True) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    for sheet, title, (header, rows) in ((book.active, "comparison", _wide(comparison, sources)),
-                                          (book.create_sheet(), "long", _long(comparison))):
+    for sheet, title, (header, rows) in (
+        (book.active, "comparison", _wide(comparison, sources)),
+        (book.create_sheet(), "long", _long(comparison)),
+    ):
         sheet.title = title
         for values in [header, *rows]:
             sheet.append(values)
@@ -148,8 +162,10 @@ def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
         lines += [f"## {_md(label)}", "", header, rule]
         for row in (r for r in comparison.rows if r.group == key):
             name = f"**{_md(row.label)}**" if row.differs else _md(row.label)
-            cells = ["<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{NO_DATA}*"
-                     for texts in _cell_texts(row, comparison.sources, citations)]
+            cells = [
+                "<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{NO_DATA}*"
+                for texts in _cell_texts(row, comparison.sources, citations)
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Rows in **bold** differ between the therapies; values in *italics* rest on popular claims only.")
@@ -172,15 +188,22 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
     for key, label in comparison.groups:
         table.add_row(f"[reverse] {escape(label)} [/reverse]", *([""] * len(comparison.therapies)))
         for row in (r for r in comparison.rows if r.group == key):
-            cells = ["\n".join(f"[dim italic]{escape(t)}[/dim italic]" if weak else escape(t) for t, weak in texts)
-                     or f"[dim]{NO_DATA}[/dim]" for texts in _cell_texts(row, comparison.sources, citations)]
+            cells = [
+                "\n".join(f"[dim italic]{escape(t)}[/dim italic]" if weak else escape(t) for t, weak in texts)
+                or f"[dim]{NO_DATA}[/dim]"
+                for texts in _cell_texts(row, comparison.sources, citations)
+            ]
             name = escape(row.label) + (" [yellow]≠[/yellow]" if row.differs else "")
             if row.conflict:
                 name += " [red](sources disagree)[/red]"
             table.add_row(name, *cells, style="yellow" if row.differs else None)
     console.print(table)
-    console.print(escape("≠ marks rows where the therapies differ; values marked 'inherited' come from a modality; "
-                         "[n kind date] gives each source's kind of claim and date; dim values rest on popular claims only."))
+    console.print(
+        escape(
+            "≠ marks rows where the therapies differ; values marked 'inherited' come from a modality; "
+            "[n kind date] gives each source's kind of claim and date; dim values rest on popular claims only."
+        )
+    )
     if citations is not None and citations.numbers:
         console.print("[bold]Sources[/bold]")
         for line in citations.legend():
@@ -238,13 +261,15 @@ def table_html(comparison: Comparison, *, sources: bool = True) -> str:
             css = ' class="differs"' if row.differs else ""
             parts.append(f"<tr{css}><th>{name}</th>{''.join(cells)}</tr>")
     parts.append("</tbody></table>")
-    parts.append('<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
-                 "<em>inherited</em> are stated for a modality the product belongs to. "
-                 "<em>No data</em> means no source in the graph states a value.</p>")
+    parts.append(
+        '<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
+        "<em>inherited</em> are stated for a modality the product belongs to. "
+        "<em>No data</em> means no source in the graph states a value.</p>"
+    )
     if citations is not None and citations.numbers:
         parts.append("<h2>Sources</h2><ol>")
-        for number, text in citations.entries():
-            parts.append(f'<li value="{number}">{esc(text)}</li>')
+        for number, citation in citations.entries():
+            parts.append(f'<li value="{number}">{esc(citation)}</li>')
         parts.append("</ol>")
     parts.append("</div>")
     return "\n".join(parts)
@@ -253,16 +278,21 @@ def table_html(comparison: Comparison, *, sources: bool = True) -> str:
 def to_html(comparison: Comparison, *, sources: bool = True) -> str:
     """A standalone page: the table and a legend, no scripts and no links to anything outside it."""
     title = html.escape(" vs ".join(t.label for t in comparison.therapies))
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title>",
-        f"<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }}{TABLE_STYLE}</style>",
-        "</head><body>",
-        f"<h1>{title}</h1>",
-        table_html(comparison, sources=sources),
-        "</body></html>",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                f"<title>{title}</title>",
+                f"<style>body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }}{TABLE_STYLE}</style>",
+                "</head><body>",
+                f"<h1>{title}</h1>",
+                table_html(comparison, sources=sources),
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )
 
 
 WRITERS: dict[str, Callable[..., str | bytes]] = {

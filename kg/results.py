@@ -16,14 +16,13 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 from kg.errors import QueryError
-
-Term = Union[ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple]
+from kg.graph import Term
 
 SOLUTIONS = "solutions"  # SELECT and ASK results (ASK: kind "boolean", same formats)
 GRAPH = "graph"  # CONSTRUCT and DESCRIBE results
@@ -46,19 +45,43 @@ class ResultFormat:
 
 FORMATS: tuple[ResultFormat, ...] = (
     # The first format of each kind is its default.
-    ResultFormat("json", SOLUTIONS, "application/sparql-results+json",
-                 ("application/json", "text/javascript", "application/javascript"), "SPARQL_Results_JSON"),
-    ResultFormat("xml", SOLUTIONS, "application/sparql-results+xml", ("application/xml", "text/xml"), "SPARQL_Results_XML"),
+    ResultFormat(
+        "json",
+        SOLUTIONS,
+        "application/sparql-results+json",
+        ("application/json", "text/javascript", "application/javascript"),
+        "SPARQL_Results_JSON",
+    ),
+    ResultFormat(
+        "xml", SOLUTIONS, "application/sparql-results+xml", ("application/xml", "text/xml"), "SPARQL_Results_XML"
+    ),
     ResultFormat("csv", SOLUTIONS, "text/csv", (), "SPARQL_Results_CSV"),
     ResultFormat("tsv", SOLUTIONS, "text/tab-separated-values", (), "SPARQL_Results_TSV"),
-    ResultFormat("turtle", GRAPH, "text/turtle",
-                 ("ttl", "n3", "application/turtle", "application/x-turtle", "text/n3", "text/rdf+n3", "application/n3"),
-                 "Turtle", ox.RdfFormat.TURTLE),  # Turtle is N3 without N3's extensions
+    ResultFormat(
+        "turtle",
+        GRAPH,
+        "text/turtle",
+        ("ttl", "n3", "application/turtle", "application/x-turtle", "text/n3", "text/rdf+n3", "application/n3"),
+        "Turtle",
+        ox.RdfFormat.TURTLE,
+    ),  # Turtle is N3 without N3's extensions
     ResultFormat("ntriples", GRAPH, "application/n-triples", ("nt", "n-triples"), "N-Triples", ox.RdfFormat.N_TRIPLES),
-    ResultFormat("jsonld", GRAPH, "application/ld+json", ("json-ld", "json", "application/json", "application/x-json+ld"),
-                 "JSON-LD", ox.RdfFormat.JSON_LD),
-    ResultFormat("rdfxml", GRAPH, "application/rdf+xml", ("rdf+xml", "rdf", "xml", "application/xml", "text/xml"),
-                 "RDF_XML", ox.RdfFormat.RDF_XML),
+    ResultFormat(
+        "jsonld",
+        GRAPH,
+        "application/ld+json",
+        ("json-ld", "json", "application/json", "application/x-json+ld"),
+        "JSON-LD",
+        ox.RdfFormat.JSON_LD,
+    ),
+    ResultFormat(
+        "rdfxml",
+        GRAPH,
+        "application/rdf+xml",
+        ("rdf+xml", "rdf", "xml", "application/xml", "text/xml"),
+        "RDF_XML",
+        ox.RdfFormat.RDF_XML,
+    ),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -89,8 +112,9 @@ def read(answer: object, max_rows: int | None = None, max_bytes: int | None = No
     """Read a pyoxigraph answer (or a list of triples from a remote store), stopping at a cap:
     more than `max_rows` rows, or term text adding up to more than `max_bytes`."""
 
-    def capped(items: Iterable, size_of: Callable[[Any], int]) -> list:
-        taken, size = [], 0
+    def capped(items: Iterable[Any], size_of: Callable[[Any], int]) -> list[Any]:
+        taken: list[Any] = []
+        size = 0
         for item in items:
             if max_rows is not None and len(taken) >= max_rows:
                 raise TooManyResults(f"The result has more than {max_rows} rows; add a LIMIT to the query.")
@@ -107,7 +131,8 @@ def read(answer: object, max_rows: int | None = None, max_bytes: int | None = No
         variables = [v.value for v in answer.variables]
         rows = capped(([solution[name] for name in variables] for solution in answer), _row_size)
         return Result("solutions", variables, rows)
-    return Result("graph", [], [], triples=capped(answer, _triple_size))  # QueryTriples or a list of Triple
+    assert isinstance(answer, (ox.QueryTriples, list))  # or a list of Triple from a remote store
+    return Result("graph", [], [], triples=capped(answer, _triple_size))
 
 
 def _row_size(row: list[Term | None]) -> int:
@@ -119,7 +144,9 @@ def _triple_size(triple: ox.Triple) -> int:
 
 
 def _too_large(max_bytes: int) -> TooManyResults:
-    return TooManyResults(f"The result is larger than {max_bytes:,} bytes; add a LIMIT to the query or select fewer or shorter values.")
+    return TooManyResults(
+        f"The result is larger than {max_bytes:,} bytes; add a LIMIT to the query or select fewer or shorter values."
+    )
 
 
 def _kind_of(kind: str) -> str:
@@ -151,7 +178,9 @@ def serialize(result: Result, fmt: str, max_bytes: int | None = None) -> bytes:
     name = resolve(result.kind, fmt)
     if name is None:
         kinds = "CONSTRUCT/DESCRIBE" if result.kind == GRAPH else "SELECT/ASK"
-        raise QueryError(f"Format '{fmt}' does not fit a {kinds} result; use one of: {', '.join(formats_for(result.kind))}.")
+        raise QueryError(
+            f"Format '{fmt}' does not fit a {kinds} result; use one of: {', '.join(formats_for(result.kind))}."
+        )
     if result.kind == GRAPH:
         try:
             body = ox.serialize(result.triples or [], format=BY_NAME[name].rdf) or b""
@@ -170,7 +199,10 @@ def _json_term(term: Term) -> dict[str, object]:
     if isinstance(term, ox.BlankNode):
         return {"type": "bnode", "value": term.value}
     if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {k: _json_term(getattr(term, k)) for k in ("subject", "predicate", "object")}}
+        return {
+            "type": "triple",
+            "value": {k: _json_term(getattr(term, k)) for k in ("subject", "predicate", "object")},
+        }
     out: dict[str, object] = {"type": "literal", "value": term.value}
     if term.language:
         out["xml:lang"] = term.language
@@ -184,7 +216,7 @@ def _json(result: Result) -> bytes:
         document: dict[str, object] = {"head": {}, "boolean": result.boolean}
     else:
         bindings = [
-            {name: _json_term(term) for name, term in zip(result.variables, row) if term is not None}
+            {name: _json_term(term) for name, term in zip(result.variables, row, strict=True) if term is not None}
             for row in result.rows
         ]
         document = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
@@ -217,7 +249,7 @@ def _xml(result: Result) -> bytes:
         for row in result.rows:
             cells = [
                 f"<binding name={quoteattr(name)}>{_xml_term(term)}</binding>"
-                for name, term in zip(result.variables, row)
+                for name, term in zip(result.variables, row, strict=True)
                 if term is not None
             ]
             out.append("<result>" + "".join(cells) + "</result>")
@@ -235,7 +267,9 @@ def _csv(result: Result) -> bytes:
         return out.getvalue().encode()
     writer.writerow(result.variables)
     for row in result.rows:
-        writer.writerow(["" if t is None else (f"_:{t.value}" if isinstance(t, ox.BlankNode) else _plain(t)) for t in row])
+        writer.writerow(
+            ["" if t is None else (f"_:{t.value}" if isinstance(t, ox.BlankNode) else _plain(t)) for t in row]
+        )
     return out.getvalue().encode()
 
 
@@ -254,6 +288,7 @@ def _tsv(result: Result) -> bytes:
 
 def table_rows(result: Result, shorten: object = None) -> tuple[Sequence[str], list[list[str]]]:
     """Header and text cells for a terminal table; `shorten` maps IRIs to compact names."""
+
     def text(term: Term | None) -> str:
         if term is None:
             return ""

@@ -53,7 +53,7 @@ import time
 import traceback
 import urllib.parse
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -69,7 +69,7 @@ from kg import results, vocab
 from kg import store as stores
 from kg.editor import EDITOR_STYLE, editor_html
 from kg.errors import KgError, QueryError, UnknownTherapy, UsageError
-from kg.graph import BASE_IRI, TherapyGraph
+from kg.graph import BASE_IRI, Term, TherapyGraph, solutions
 from kg.guard import UpdateRefused, parse_check
 from kg.page import policy
 from kg.query import named_queries, run
@@ -156,8 +156,14 @@ def _negotiate(kind: str, accept: str, requested: tuple[str, ...]) -> str | None
 def _wildcard(kind: str, media: str) -> str | None:
     """The first format of `kind` that `*/*`, `text/*`, `application/*` ... covers."""
     family = media[:-1]
-    return next((name for name in results.formats_for(kind)
-                 if family == "*/" or results.BY_NAME[name].media_type.startswith(family)), None)
+    return next(
+        (
+            name
+            for name in results.formats_for(kind)
+            if family == "*/" or results.BY_NAME[name].media_type.startswith(family)
+        ),
+        None,
+    )
 
 
 def _number(text: str) -> float:
@@ -191,7 +197,7 @@ def _worker_main(conn: Any, build_dir: str, limits: Limits) -> None:
         stores.lease(Path(build_dir))
         graph = TherapyGraph(stores.open_build(Path(build_dir)), Path(build_dir))
         parse_check("ASK {}")  # load the parser now rather than in the first request that needs it
-    except Exception as error:  # noqa: BLE001 - reported to the server, which says why it cannot start
+    except Exception as error:
         conn.send(("failed", f"{type(error).__name__}: {error}"))
         return
     conn.send(_READY)
@@ -209,13 +215,20 @@ def _answer(graph: TherapyGraph, limits: Limits, job: tuple) -> Reply:
     name, *args = job
     try:
         return _JOBS[name](graph, limits, *args)
-    except Exception as error:  # noqa: BLE001 - a bug answers 500 with a message, never a dropped connection
+    except Exception as error:
         traceback.print_exc(file=sys.stderr)
         return _text(500, f"Internal error while answering: {type(error).__name__}: {error}")
 
 
-def _execute(graph: TherapyGraph, limits: Limits, text: str, accept: str, requested: tuple[str, ...],
-             default_graphs: tuple[str, ...], named_graphs: tuple[str, ...]) -> Reply:
+def _execute(
+    graph: TherapyGraph,
+    limits: Limits,
+    text: str,
+    accept: str,
+    requested: tuple[str, ...],
+    default_graphs: tuple[str, ...],
+    named_graphs: tuple[str, ...],
+) -> Reply:
     """Check, run and serialise one query."""
     try:
         answer = run(graph, text, default_graphs=list(default_graphs) or None, named_graphs=list(named_graphs) or None)
@@ -266,8 +279,9 @@ class Worker:
     def __init__(self, build: Path, limits: Limits) -> None:
         parent, child = _CONTEXT.Pipe()
         try:
-            self.process = _CONTEXT.Process(target=_worker_main, args=(child, str(build), limits), daemon=True,
-                                            name="kg-serve-worker")
+            self.process = _CONTEXT.Process(
+                target=_worker_main, args=(child, str(build), limits), daemon=True, name="kg-serve-worker"
+            )
             self.process.start()
         except BaseException:  # e.g. out of processes or descriptors: leave no pipe behind
             parent.close()
@@ -296,10 +310,15 @@ class Worker:
             while not self.conn.poll(max(0.0, min(_POLL, deadline - time.monotonic()))):
                 if time.monotonic() >= deadline:
                     self.end()
-                    return _text(503, f"The query ran longer than {timeout:g} s and was stopped; add a LIMIT or narrow it.")
+                    return _text(
+                        503, f"The query ran longer than {timeout:g} s and was stopped; add a LIMIT or narrow it."
+                    )
                 if _resident_bytes(self.process.pid or 0) > max_memory * MB:
                     self.end()
-                    return _text(503, f"The query needed more than {max_memory} MB of memory and was stopped; add a LIMIT or narrow it.")
+                    return _text(
+                        503,
+                        f"The query needed more than {max_memory} MB of memory and was stopped; add a LIMIT or narrow it.",
+                    )
             return self.conn.recv()
         except (EOFError, OSError, pickle.UnpicklingError):
             self.end()
@@ -400,7 +419,7 @@ class Pool:
             if build is not None and self.current is not None and build != self.current.build:
                 try:
                     self._serve(await self._start_generation(build))
-                except Exception as error:  # noqa: BLE001 - a build that cannot be served leaves the current one in use
+                except Exception as error:
                     print(f"kg serve: still serving {self.current.build.name}: {error}", file=sys.stderr)
         finally:
             self._stamp, self._switch = stamp, None
@@ -412,8 +431,9 @@ class Pool:
             if not build.is_dir():
                 raise KgError(f"{build} was removed before it could be opened.")
             generation = Generation(build, await self._blocking(render_pages, build, self.config))
-            started = await asyncio.gather(*(self._blocking(self._new_worker, build) for _ in range(self.config.workers)),
-                                           return_exceptions=True)
+            started = await asyncio.gather(
+                *(self._blocking(self._new_worker, build) for _ in range(self.config.workers)), return_exceptions=True
+            )
             workers = [w for w in started if isinstance(w, Worker)]
             failed = [e for e in started if isinstance(e, BaseException)]
             if failed:
@@ -581,7 +601,7 @@ def _stamp(root: Path) -> tuple[int, int] | None:
 def render_pages(build: Path, config: ServerConfig) -> Pages:
     """Open the (leased) build briefly and render what the main process serves itself."""
     with TherapyGraph(stores.open_build(build), build) as graph:
-        count = next(iter(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"]
+        count = next(iter(solutions(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
         named = tuple(sorted(g.value for g in graph.store.named_graphs()))
         return Pages(front_page(graph, config, len(named)), named, int(count.value))
 
@@ -597,8 +617,14 @@ def front_page(graph: TherapyGraph, config: ServerConfig, graphs: int) -> bytes:
     for q in named_queries().values():
         link = "sparql?" + urllib.parse.urlencode({"query": q.text, "format": "json"})
         params = ", ".join(p.name for p in q.parameters)
-        run = f' <a href="{esc(link)}">run (JSON)</a>' if not any(p.required for p in q.parameters) else f" (parameters: {esc(params)})"
-        queries.append(f"<li><b>{esc(q.name)}</b>: {esc(q.summary)}{run}<details><pre>{esc(q.text)}</pre></details></li>")
+        run = (
+            f' <a href="{esc(link)}">run (JSON)</a>'
+            if not any(p.required for p in q.parameters)
+            else f" (parameters: {esc(params)})"
+        )
+        queries.append(
+            f"<li><b>{esc(q.name)}</b>: {esc(q.summary)}{run}<details><pre>{esc(q.text)}</pre></details></li>"
+        )
     prefixes = "\n".join(f"PREFIX {p}: &lt;{esc(ns)}&gt;" for p, ns in vocab.PREFIXES.items())
     formats = ", ".join(f"<code>{esc(f.name)}</code> ({esc(f.media_type)})" for f in results.FORMATS)
     editor, scripts = editor_html()
@@ -619,7 +645,7 @@ the graphs they name. Relative IRIs resolve against the base IRI <code>{esc(BASE
 Updates and SERVICE are refused.</p>
 <p>Comparison pages (graph, evidence, approvals, table): {views} (<code>/view?therapies=A,B</code>).</p>
 <h2>Predeclared prefixes</h2><pre>{prefixes}</pre>
-<h2>Named queries</h2><ul>{''.join(queries)}</ul>
+<h2>Named queries</h2><ul>{"".join(queries)}</ul>
 <h2>Therapies</h2><ul>{therapies}</ul></body></html>"""
     return page.encode()
 
@@ -630,7 +656,7 @@ def service_description(endpoint: str, pages: Pages) -> list[ox.Triple]:
     rdf_type = iri(vocab.PREFIXES["rdf"] + "type")
     service, dataset, default = iri(endpoint), ox.BlankNode(), ox.BlankNode()
     merge = "The RDF merge of the named graphs: each distinct triple once."
-    statements = [
+    statements: list[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, Term]] = [
         (service, rdf_type, sd("Service")),
         (service, sd("endpoint"), service),
         (service, sd("supportedLanguage"), sd("SPARQL11Query")),
@@ -642,12 +668,19 @@ def service_description(endpoint: str, pages: Pages) -> list[ox.Triple]:
         (dataset, sd("defaultGraph"), default),
         (default, rdf_type, sd("Graph")),
         (default, iri(vocab.PREFIXES["rdfs"] + "comment"), ox.Literal(merge)),
-        (default, iri("http://rdfs.org/ns/void#triples"),
-         ox.Literal(str(pages.default_triples), datatype=iri(vocab.PREFIXES["xsd"] + "integer"))),
+        (
+            default,
+            iri("http://rdfs.org/ns/void#triples"),
+            ox.Literal(str(pages.default_triples), datatype=iri(vocab.PREFIXES["xsd"] + "integer")),
+        ),
     ]
     for name in pages.named_graphs:
         node = ox.BlankNode()
-        statements += [(dataset, sd("namedGraph"), node), (node, rdf_type, sd("NamedGraph")), (node, sd("name"), iri(name))]
+        statements += [
+            (dataset, sd("namedGraph"), node),
+            (node, rdf_type, sd("NamedGraph")),
+            (node, sd("name"), iri(name)),
+        ]
     return [ox.Triple(*statement) for statement in statements]
 
 
@@ -693,7 +726,9 @@ async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     except asyncio.IncompleteReadError:
         return None
     except asyncio.LimitOverrunError:
-        raise HttpError(431, f"The request head is larger than {HEAD_LIMIT:,} bytes; send long queries in a POST body.") from None
+        raise HttpError(
+            431, f"The request head is larger than {HEAD_LIMIT:,} bytes; send long queries in a POST body."
+        ) from None
 
 
 async def _read_rest(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes) -> Request:
@@ -714,8 +749,9 @@ async def _read_rest(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return Request(method, path, query, version, headers, await _read_body(reader, writer, headers, version))
 
 
-async def _read_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str],
-                     version: str) -> bytes:
+async def _read_body(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str], version: str
+) -> bytes:
     """The body by Content-Length or chunked; a client that waits for `100 Continue` (curl does,
     for bodies over 1 KB) is told to go on once the length is known to be acceptable."""
     length = None  # chunked
@@ -724,7 +760,10 @@ async def _read_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         raise HttpError(400, "A request may not carry Transfer-Encoding with Content-Length, nor in HTTP/1.0.")
     if "transfer-encoding" in headers:
         if headers["transfer-encoding"].lower() != "chunked":
-            raise HttpError(400, f"Unsupported Transfer-Encoding {headers['transfer-encoding'][:40]!r}; use chunked or Content-Length.")
+            raise HttpError(
+                400,
+                f"Unsupported Transfer-Encoding {headers['transfer-encoding'][:40]!r}; use chunked or Content-Length.",
+            )
     elif "content-length" not in headers:
         return b""
     else:
@@ -772,7 +811,8 @@ class HttpServer:
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._connections: set[asyncio.Task[None]] = set()
         self._fixed = b"Server: TherapyKG\r\nVary: Accept\r\n" + (
-            f"Access-Control-Allow-Origin: {config.cors}\r\n".encode() if config.cors else b"")
+            f"Access-Control-Allow-Origin: {config.cors}\r\n".encode() if config.cors else b""
+        )
         self._date = (0, b"")
 
     async def accept_forever(self) -> None:
@@ -820,7 +860,7 @@ class HttpServer:
                     break
                 try:
                     reply = await self.respond(request)
-                except Exception as error:  # noqa: BLE001 - a bug answers 500 with a message, not a dropped connection
+                except Exception as error:
                     traceback.print_exc(file=sys.stderr)
                     reply = _text(500, f"Internal error: {type(error).__name__}: {error}")
                 writer.write(self._encode(reply, head=request.method == "HEAD", close=not request.keep_alive))
@@ -849,19 +889,27 @@ class HttpServer:
 
     async def respond(self, request: Request) -> Reply:
         if request.method not in ALLOW.split(", "):
-            return _text(405, f"{request.method[:20]} is not allowed here; this endpoint is read-only ({ALLOW}).",
-                         (("Allow", ALLOW),))
+            return _text(
+                405,
+                f"{request.method[:20]} is not allowed here; this endpoint is read-only ({ALLOW}).",
+                (("Allow", ALLOW),),
+            )
         if request.method == "OPTIONS":
             headers = [("Allow", ALLOW)]
             if self.config.cors:
-                headers += [("Access-Control-Allow-Methods", ALLOW), ("Access-Control-Allow-Headers", "Content-Type, Accept")]
+                headers += [
+                    ("Access-Control-Allow-Methods", ALLOW),
+                    ("Access-Control-Allow-Headers", "Content-Type, Accept"),
+                ]
             return Reply(204, "", b"", tuple(headers))
         if request.path in ("/sparql", "/sparql/"):
             return await self._sparql(request)
         if request.path not in ("/", "/view"):
             return _text(404, f"Not found: {request.path[:200]}. The endpoint is /sparql.")
         if request.method == "POST":
-            return _text(405, f"POST goes to /sparql; {request.path} answers GET and HEAD.", (("Allow", "GET, HEAD, OPTIONS"),))
+            return _text(
+                405, f"POST goes to /sparql; {request.path} answers GET and HEAD.", (("Allow", "GET, HEAD, OPTIONS"),)
+            )
         generation = await self.pool.generation()
         if request.path == "/":
             return Reply(200, "text/html", generation.pages.front)
@@ -932,8 +980,15 @@ class HttpServer:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        prefixes = {"sd": _SD, "formats": results.W3C_FORMATS, "void": "http://rdfs.org/ns/void#", "rdfs": vocab.PREFIXES["rdfs"]}
-        body = ox.serialize(service_description(endpoint, generation.pages), format=results.BY_NAME[fmt].rdf, prefixes=prefixes)
+        prefixes = {
+            "sd": _SD,
+            "formats": results.W3C_FORMATS,
+            "void": "http://rdfs.org/ns/void#",
+            "rdfs": vocab.PREFIXES["rdfs"],
+        }
+        body = ox.serialize(
+            service_description(endpoint, generation.pages), format=results.BY_NAME[fmt].rdf, prefixes=prefixes
+        )
         reply = Reply(200, results.BY_NAME[fmt].media_type, body or b"")
         self.cache.put(key, reply)
         return reply
@@ -943,11 +998,20 @@ def _post_params(request: Request, params: dict[str, list[str]]) -> Reply | None
     """Add a POST body's parameters to `params`; a Reply if the body cannot be taken."""
     media, _, options = request.headers.get("content-type", "").partition(";")
     media = media.strip().lower()
-    charset = next((o.split("=", 1)[1].strip().strip('"').lower() for o in options.split(";") if o.strip().lower().startswith("charset=")), "utf-8")
+    charset = next(
+        (
+            o.split("=", 1)[1].strip().strip('"').lower()
+            for o in options.split(";")
+            if o.strip().lower().startswith("charset=")
+        ),
+        "utf-8",
+    )
     if charset not in ("utf-8", "utf8"):
         return _text(415, f"Send the request as UTF-8, not {charset[:40]}.")
     if media == "application/x-www-form-urlencoded":
-        form = urllib.parse.parse_qs(request.body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=1000)
+        form = urllib.parse.parse_qs(
+            request.body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=1000
+        )
         for key, values in form.items():
             params.setdefault(key, []).extend(values)
     elif media == "application/sparql-query":
@@ -955,7 +1019,10 @@ def _post_params(request: Request, params: dict[str, list[str]]) -> Reply | None
     elif media == "application/sparql-update":
         params.setdefault("update", []).append(request.body.decode("utf-8"))
     else:
-        return _text(415, "Send a query as application/sparql-query, or as a form (application/x-www-form-urlencoded) with query=.")
+        return _text(
+            415,
+            "Send a query as application/sparql-query, or as a form (application/x-www-form-urlencoded) with query=.",
+        )
     return None
 
 
@@ -968,17 +1035,17 @@ class ResponseCache:
         self.capacity = capacity
         self.kinds: dict[str, str] = {}
         self._kinds_size = 0
-        self._entries: OrderedDict[Hashable, Reply] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Reply] = OrderedDict()
         self._size = 0
         self._build: Path | None = None
 
-    def get(self, key: Hashable) -> Reply | None:
+    def get(self, key: tuple[Any, ...]) -> Reply | None:
         reply = self._entries.get(key)
         if reply is not None:
             self._entries.move_to_end(key)
         return reply
 
-    def put(self, key: tuple, reply: Reply) -> None:
+    def put(self, key: tuple[Any, ...], reply: Reply) -> None:
         """Keep `reply` under `key` = (build, ...); the first answer of another build drops the rest."""
         if key[0] != self._build:
             self._entries.clear()
@@ -1000,7 +1067,7 @@ class ResponseCache:
         self._kinds_size += len(text)
 
 
-def _cost(key: tuple, reply: Reply) -> int:
+def _cost(key: tuple[Any, ...], reply: Reply) -> int:
     return len(reply.body) + sum(len(part) for part in key[1:] if isinstance(part, str))
 
 

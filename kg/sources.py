@@ -42,7 +42,9 @@ def input_files(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) 
     catalogue, sources = str(data_dir / "catalogue"), str(data_dir / "sources")
     files = [InputFile(ontology_file, vocab.ONTOLOGY_GRAPH)]
     files += [InputFile(Path(catalogue, name), vocab.CATALOGUE_GRAPH) for name in turtle.pop(catalogue, [])]
-    files += [InputFile(Path(sources, name), vocab.SOURCE + name.removesuffix(".ttl")) for name in turtle.pop(sources, [])]
+    files += [
+        InputFile(Path(sources, name), vocab.SOURCE + name.removesuffix(".ttl")) for name in turtle.pop(sources, [])
+    ]
     stray = sorted(os.path.join(folder, name) for folder, names in turtle.items() for name in names)
     if stray:
         raise BuildError("Turtle files outside data/catalogue/ and data/sources/ are not loaded: " + ", ".join(stray))

@@ -52,7 +52,9 @@ def nesting_depth(text: str) -> int:
     >>> nesting_depth("SELECT * WHERE { { ?s ?p '}}}' } FILTER((1)) }")
     3
     """
-    return max((depth + 1 for kind, token, _, _, depth in _tokens(text) if kind == "char" and token in _OPEN), default=0)
+    return max(
+        (depth + 1 for kind, token, _, _, depth in _tokens(text) if kind == "char" and token in _OPEN), default=0
+    )
 
 
 @dataclass(frozen=True)

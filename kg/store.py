@@ -119,8 +119,10 @@ def build(
             try:
                 store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
             except SyntaxError as error:
-                raise BuildError(f"The ingested records {records} are damaged ({error}); the previous store is "
-                                 f"unchanged. Move the folder {records.parent} aside and ingest the files again.") from None
+                raise BuildError(
+                    f"The ingested records {records} are damaged ({error}); the previous store is "
+                    f"unchanged. Move the folder {records.parent} aside and ingest the files again."
+                ) from None
             store.bulk_extend(ingest.summary_quads(store))
         store.bulk_extend(derive.lineage_quads(store))
         store.bulk_extend(derive.evidence_quads(store))
@@ -156,8 +158,9 @@ def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_
     return existing is not None and existing.name == fingerprint
 
 
-def open_store(root: Path | None = None, *, data_dir: Path = DATA_DIR,
-               ontology_file: Path = ONTOLOGY_FILE) -> tuple[Callable[[], ox.Store], Path]:
+def open_store(
+    root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE
+) -> tuple[Callable[[], ox.Store], Path]:
     """The current build (built first if it is missing or stale), leased so that later rebuilds
     leave it in place, and a function that opens it for reading when it is first needed (many
     commands are answered from its memo alone); a build found damaged then is built again, once."""

@@ -15,9 +15,9 @@ from functools import cached_property
 from typing import Any
 
 from kg import vocab
-from kg.vocab import short_id
 from kg.errors import UnknownTherapy, UsageError
 from kg.graph import IRI, TherapyGraph, iri
+from kg.vocab import short_id
 
 
 @dataclass(frozen=True)
@@ -79,17 +79,42 @@ class Identifier:
 IdentifierScheme = tuple[str, str, str, str]  # IRI namespace, scheme name, page for an id, id pattern
 
 IDENTIFIER_SCHEMES: tuple[IdentifierScheme, ...] = (  # one table for show, JSON and the data tests
-    ("http://purl.obolibrary.org/obo/NCIT_", "NCIt", "https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/", r"C\d+"),
+    (
+        "http://purl.obolibrary.org/obo/NCIT_",
+        "NCIt",
+        "https://evsexplore.semantics.cancer.gov/evsexplore/concept/ncit/",
+        r"C\d+",
+    ),
     ("http://id.nlm.nih.gov/mesh/", "MeSH", "https://meshb.nlm.nih.gov/record/ui?ui=", r"[CD]\d{6,9}"),
     ("http://www.wikidata.org/entity/", "Wikidata", "https://www.wikidata.org/wiki/", r"Q[1-9]\d*"),
-    ("http://identifiers.org/chembl.compound/", "ChEMBL", "https://www.ebi.ac.uk/chembl/compound_report_card/", r"CHEMBL\d+"),
+    (
+        "http://identifiers.org/chembl.compound/",
+        "ChEMBL",
+        "https://www.ebi.ac.uk/chembl/compound_report_card/",
+        r"CHEMBL\d+",
+    ),
     ("http://identifiers.org/unii/", "UNII", "https://precision.fda.gov/uniisearch/srs/unii/", r"[0-9A-Z]{10}"),
     ("http://identifiers.org/drugbank/", "DrugBank", "https://go.drugbank.com/drugs/", r"DB\d{5}"),
-    ("http://purl.uniprot.org/uniprot/", "UniProt", "https://www.uniprot.org/uniprotkb/", r"[OPQ]\d[0-9A-Z]{3}\d|[A-NR-Z]\d[A-Z][0-9A-Z]{2}\d"),
+    (
+        "http://purl.uniprot.org/uniprot/",
+        "UniProt",
+        "https://www.uniprot.org/uniprotkb/",
+        r"[OPQ]\d[0-9A-Z]{3}\d|[A-NR-Z]\d[A-Z][0-9A-Z]{2}\d",
+    ),
     ("http://identifiers.org/ensembl/", "Ensembl", "https://www.ensembl.org/id/", r"ENSG\d{11}"),
-    ("http://identifiers.org/hgnc/", "HGNC", "https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:", r"\d+"),
+    (
+        "http://identifiers.org/hgnc/",
+        "HGNC",
+        "https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:",
+        r"\d+",
+    ),
     ("http://purl.obolibrary.org/obo/MONDO_", "MONDO", "https://monarchinitiative.org/MONDO:", r"\d{7}"),
-    ("http://www.ebi.ac.uk/efo/EFO_", "EFO", "https://www.ebi.ac.uk/ols4/ontologies/efo/classes?short_form=EFO_", r"\d{7}"),
+    (
+        "http://www.ebi.ac.uk/efo/EFO_",
+        "EFO",
+        "https://www.ebi.ac.uk/ols4/ontologies/efo/classes?short_form=EFO_",
+        r"\d{7}",
+    ),
 )
 
 
@@ -101,7 +126,7 @@ def identifier(iri: str) -> Identifier:
     """
     for namespace, scheme, page, _ in IDENTIFIER_SCHEMES:
         if iri.startswith(namespace):
-            local = iri[len(namespace):]
+            local = iri[len(namespace) :]
             return Identifier(scheme, local, iri, page + local)
     return Identifier("other", iri, iri, iri)
 
@@ -131,7 +156,7 @@ class Fact:
 class PropertyRow:
     """A comparable property and the therapy's values for it (empty when nothing is known)."""
 
-    property: str
+    key: str  # the property, compact (`tkg:cellSource`)
     label: str
     group: str
     group_label: str
@@ -320,11 +345,14 @@ class Therapies:
         for prop in self.comparable_properties:
             facts = self._nearest(ref, stated.get(prop["property"], {}), order, excluded.get(prop["property"], set()))
             if not facts:
-                facts = [_scoped(fact, child.id) for child, statements in children
-                         for fact in _merge(statements.get(prop["property"], {}).get(child.iri, []))]
+                facts = [
+                    _scoped(fact, child.id)
+                    for child, statements in children
+                    for fact in _merge(statements.get(prop["property"], {}).get(child.iri, []))
+                ]
             rows.append(
                 PropertyRow(
-                    property=vocab.compact(prop["property"]),
+                    key=vocab.compact(prop["property"]),
                     label=prop["label"],
                     group=prop["groupKey"],
                     group_label=prop["groupLabel"],
@@ -356,7 +384,9 @@ class Therapies:
         return excluded
 
     @staticmethod
-    def _nearest(ref: TherapyRef, holders: dict[str, list[dict[str, Any]]], order: list[str], excluded: set[str]) -> list[Fact]:
+    def _nearest(
+        ref: TherapyRef, holders: dict[str, list[dict[str, Any]]], order: list[str], excluded: set[str]
+    ) -> list[Fact]:
         """The values of the nearest holder that states any value not ruled out."""
         for holder in sorted(holders, key=lambda h: order.index(h) if h in order else len(order)):
             rows = [row for row in holders[holder] if str(row["value"]) not in excluded]
@@ -368,8 +398,9 @@ class Therapies:
         """Approvals, trials, outcomes, adverse-event observations and awards for the therapy and its products."""
         nodes: dict[str, dict[str, Any]] = {}
         for row in self.graph.select_named("therapy-evidence", {"therapy": iri(ref.iri)}):
-            node = nodes.setdefault(row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {},
-                                                  "errors": []})
+            node = nodes.setdefault(
+                row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {}, "errors": []}
+            )
             if self._is_known_error(row["node"], row):
                 node["errors"].append(row)
                 continue
@@ -391,20 +422,31 @@ class Therapies:
                 )
             )
         order = list(EVIDENCE_KINDS.values())
-        return sorted(items, key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or e.first("eventDate") or ""), e.label))
+        return sorted(
+            items,
+            key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or e.first("eventDate") or ""), e.label),
+        )
 
     def registered_trials(self, ref: TherapyRef) -> list[tuple[str, int]]:
         """Trials of the therapy and everything below it known from ingested registry records,
         counted by phase, in phase order."""
         rows = self.graph.select_named("registered-trials", {"therapy": iri(ref.iri)})
         labels = self.value_labels
-        counts = [(self.value_order.get(short_id(r["phase"]), 99) if r["phase"] else 99,
-                   labels.get(r["phase"], "phase not given"), int(r["trials"])) for r in rows]
+        counts = [
+            (
+                self.value_order.get(short_id(r["phase"]), 99) if r["phase"] else 99,
+                labels.get(r["phase"], "phase not given"),
+                int(r["trials"]),
+            )
+            for r in rows
+        ]
         return [(label, count) for _, label, count in sorted(counts)]
 
     @cached_property
     def _known_errors(self) -> set[tuple[str, str, str, str]]:
-        return {(r["subject"], r["property"], str(r["value"]), r["source"]) for r in self.graph.select_named("known-errors")}
+        return {
+            (r["subject"], r["property"], str(r["value"]), r["source"]) for r in self.graph.select_named("known-errors")
+        }
 
     def _is_known_error(self, subject: str, row: dict[str, Any]) -> bool:
         """Whether this statement (subject, property, value, source) is marked as the source's error."""
@@ -459,7 +501,10 @@ class Therapies:
             properties=properties,
             evidence=evidence,
             sources={key: all_sources[key] for key in sorted(cited) if key in all_sources},
-            identifiers=[identifier(str(r["match"])) for r in self.graph.select_named("therapy-identifiers", {"therapy": iri(ref.iri)})],
+            identifiers=[
+                identifier(str(r["match"]))
+                for r in self.graph.select_named("therapy-identifiers", {"therapy": iri(ref.iri)})
+            ],
         )
 
 

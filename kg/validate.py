@@ -19,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import vocab
+from kg.graph import solutions
 from kg.resources import SHAPES_FILE
 from kg.sources import InputFile
 
@@ -40,7 +41,9 @@ class Finding:
         return f"{where}: {self.focus}{path}: {self.message}{value}"
 
 
-_CATALOGUE_CORE = "rdf:type rdfs:label rdfs:comment skos:altLabel skos:definition skos:exactMatch skos:broader skos:notation"
+_CATALOGUE_CORE = (
+    "rdf:type rdfs:label rdfs:comment skos:altLabel skos:definition skos:exactMatch skos:broader skos:notation"
+)
 
 # Rules over named graphs. Each SELECTs ?graph ?focus ?path ?message (and optionally ?value).
 PROVENANCE_RULES = [
@@ -104,7 +107,7 @@ def check_provenance(store: ox.Store, where: Locations) -> list[Finding]:
     across them: the default graph is their union; every rule reports DISTINCT findings)."""
     findings = []
     for rule in PROVENANCE_RULES:
-        for row in store.query(rule, prefixes=vocab.PREFIXES, use_default_graph_as_union=True):
+        for row in solutions(store.query(rule, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)):
             focus, graph = row["focus"].value, row["graph"].value
             subject = (_optional(row, "holder") or row["focus"]).value  # who the offending triple is about
             files = tuple(name for name, g in where.get(subject, {}).items() if g == graph)
@@ -164,7 +167,8 @@ def locate(parsed: dict[InputFile, list[ox.Quad]], root: Path) -> Locations:
     for file, quads in parsed.items():
         name = _relative(file.path, root)
         for quad in quads:
-            files[quad.subject.value][name] = file.graph
+            subject = quad.subject
+            files[str(subject) if isinstance(subject, ox.Triple) else subject.value][name] = file.graph
         files[file.graph][name] = file.graph
     return {subject: dict(sorted(names.items())) for subject, names in files.items()}
 

@@ -34,8 +34,8 @@ from urllib.parse import quote, urlsplit
 from kg.atomic import write_text
 from kg.charts import Rate, TimelineEvent, forest_plot, timeline
 from kg.compare import Comparison, ComparisonRow, compare, evidence_kind, summary_text
-from kg.frames import rate_percentage
 from kg.errors import UsageError
+from kg.frames import rate_percentage
 from kg.graph import TherapyGraph
 from kg.page import SAVE_SCRIPT, policy, script_json
 from kg.render import fact_text
@@ -89,10 +89,26 @@ LINKS: dict[str, tuple[str, str, str]] = {
     "inherited": ("value inherited from a modality", "#2a9d8f", "6 4"),
     "conflict": ("sources disagree", "#c62828", ""),
 }
-CLAIMS = {"primary": "#1b5e20", "regulatory": "#0d47a1", "registry": "#4a148c", "review": "#795548", "popular": "#9e9e9e"}
+CLAIMS = {
+    "primary": "#1b5e20",
+    "regulatory": "#0d47a1",
+    "registry": "#4a148c",
+    "review": "#795548",
+    "popular": "#9e9e9e",
+}
 """Badge colour per kind of claim (first word of its label), strongest first."""
-FIND_ORDER = ("therapy", "modality", "product", "target", "value", "approval", "trial", "label-event", "summary",
-              "observation")
+FIND_ORDER = (
+    "therapy",
+    "modality",
+    "product",
+    "target",
+    "value",
+    "approval",
+    "trial",
+    "label-event",
+    "summary",
+    "observation",
+)
 """Find selects therapies, targets and values before evidence."""
 _SAFE_HOSTS = ("doi.org", "pubmed.ncbi.nlm.nih.gov", "clinicaltrials.gov")
 
@@ -140,8 +156,10 @@ class View:
     events: list[TimelineEvent] = field(default_factory=list)
     table: str = ""
     therapies: list[str] = field(default_factory=list)
-    hint: str = ("Rows are properties, columns the therapies; shared values sit in the middle. Click or press Enter "
-                 "on a node for its sources; a red summary opens into its items.")
+    hint: str = (
+        "Rows are properties, columns the therapies; shared values sit in the middle. Click or press Enter "
+        "on a node for its sources; a red summary opens into its items."
+    )
 
 
 def comparison_view(graph: TherapyGraph, names: Sequence[str]) -> View:
@@ -175,18 +193,31 @@ def comparison_view(graph: TherapyGraph, names: Sequence[str]) -> View:
                         cells[middle].append(node)
                     else:
                         for i, fact in holders:
-                            cells[column[i]].append(Node(node.id, node.kind, node.text, node.claim, node.weak,
-                                                         {column[i]: _link(row, fact)}))
-            rows.append(Row(row.property, row.label, row.differs, cells))
+                            cells[column[i]].append(
+                                Node(
+                                    node.id, node.kind, node.text, node.claim, node.weak, {column[i]: _link(row, fact)}
+                                )
+                            )
+            rows.append(Row(row.key, row.label, row.differs, cells))
         groups.append(Group(label, rows))
     title = " vs ".join(ref.label for ref in refs)
     events = _events(comparison, builder.details)
     properties = [row for row in comparison.rows if evidence_kind(row) is None]
     for i, ref in enumerate(refs):  # what the comparison already holds: no second round of queries
         builder.details[f"therapy:{ref.id}"] = _therapy_details(
-            graph.therapies, ref, [(row.label, row.cells[i]) for row in properties], comparison.sources)
-    return View(title, "-vs-".join(ref.id for ref in refs), heads, groups, builder.details, builder.rates,
-                events, table_html(comparison), [ref.label for ref in refs])
+            graph.therapies, ref, [(row.label, row.cells[i]) for row in properties], comparison.sources
+        )
+    return View(
+        title,
+        "-vs-".join(ref.id for ref in refs),
+        heads,
+        groups,
+        builder.details,
+        builder.rates,
+        events,
+        table_html(comparison),
+        [ref.label for ref in refs],
+    )
 
 
 def overview_view(graph: TherapyGraph) -> View:
@@ -217,8 +248,11 @@ def overview_view(graph: TherapyGraph) -> View:
                 child = Node(f"therapy:{product.id}", "product", product.label)
                 details[child.id] = _therapy_details(therapies, product, _own(therapies, product), sources)
                 summary.children.append(child)
-            details[summary.id] = {"title": f"Products of {ref.label}", "lines": [p.label for p in products],
-                                   "sources": []}
+            details[summary.id] = {
+                "title": f"Products of {ref.label}",
+                "lines": [p.label for p in products],
+                "sources": [],
+            }
             cell.append(summary)
         rows.append(Row(ref.id, "", False, [[node], cell]))
         for sub in (r for r in children[ref.id] if r.level == "modality"):
@@ -226,14 +260,23 @@ def overview_view(graph: TherapyGraph) -> View:
 
     for root in (r for r in children[""] if r.level == "modality"):
         visit(root, 0)
-    hint = ("Every modality, indented under the one it belongs to, with its products; click a modality or product "
-            "for what is stated about it and where, a product count to open it.")
-    return View("All therapies", "all-therapies", [None, None], [Group("Modalities and their products", rows)],
-                details, hint=hint)
+    hint = (
+        "Every modality, indented under the one it belongs to, with its products; click a modality or product "
+        "for what is stated about it and where, a product count to open it."
+    )
+    return View(
+        "All therapies",
+        "all-therapies",
+        [None, None],
+        [Group("Modalities and their products", rows)],
+        details,
+        hint=hint,
+    )
 
 
-def _therapy_details(therapies: Therapies, ref: TherapyRef, rows: Iterable[tuple[str, list[Fact]]],
-                     sources: dict[str, Source]) -> dict[str, Any]:
+def _therapy_details(
+    therapies: Therapies, ref: TherapyRef, rows: Iterable[tuple[str, list[Fact]]], sources: dict[str, Source]
+) -> dict[str, Any]:
     """A therapy's level, place in the hierarchy, and the values stated for it (not inherited)."""
     above = " › ".join(r.label for r in therapies.lineage(ref)[1:])
     lines = [f"{ref.level} (id: {ref.id})"] + ([f"is a: {above}"] if above else [])
@@ -261,8 +304,12 @@ class _Builder:
 
     def value(self, row: ComparisonRow, value: str, holders: list[tuple[int, Fact]], refs: list[TherapyRef]) -> Node:
         facts = [fact for _, fact in holders]
-        node = Node(f"{row.property}={value}", "target" if row.property == "tkg:targetAntigen" else "value",
-                    facts[0].label, *self._claim(facts))
+        node = Node(
+            f"{row.key}={value}",
+            "target" if row.key == "tkg:targetAntigen" else "value",
+            facts[0].label,
+            *self._claim(facts),
+        )
         lines = [f"{refs[i].label}: {fact_text(fact, self.comparison.sources)}" for i, fact in holders]
         if row.conflict and any(len(cell) > 1 for cell in row.cells):
             lines.append("Sources disagree in this row.")
@@ -275,10 +322,12 @@ class _Builder:
         rates = [fact for fact in cell if kind == "observation" and rate_percentage(fact.value) is not None]
         if len(items) <= (1 if rates else SUMMARISE):
             return items
-        summary = Node(f"summary:{row.property}:{ref.id}", "summary", summary_text(kind, cell), *self._claim(cell),
-                       children=items)
-        self._detail(summary, f"{row.label}: {ref.label}", [str(fact_text(f, self.comparison.sources)) for f in cell],
-                     cell)
+        summary = Node(
+            f"summary:{row.key}:{ref.id}", "summary", summary_text(kind, cell), *self._claim(cell), children=items
+        )
+        self._detail(
+            summary, f"{row.label}: {ref.label}", [str(fact_text(f, self.comparison.sources)) for f in cell], cell
+        )
         return [summary]
 
     def _item(self, row: ComparisonRow, ref: TherapyRef, kind: str, fact: Fact) -> Node:
@@ -288,11 +337,21 @@ class _Builder:
         percentage = rate_percentage(fact.value) if kind == "observation" else None
         if percentage is not None:
             interval = fact.value.get("interval") or [None, None]
-            self.rates.append(Rate(
-                group=row.label.removeprefix("observed "), therapy=ref.label, product=fact.value.get("product") or ref.label,
-                trial=fact.value.get("trial") or "", percentage=percentage, low=interval[0], high=interval[1],
-                numerator=_int(fact.value.get("numerator")), denominator=_int(fact.value.get("denominator")),
-                context=fact.value.get("context") or "", node=node.id))
+            self.rates.append(
+                Rate(
+                    group=row.label.removeprefix("observed "),
+                    therapy=ref.label,
+                    product=fact.value.get("product") or ref.label,
+                    trial=fact.value.get("trial") or "",
+                    percentage=percentage,
+                    low=interval[0],
+                    high=interval[1],
+                    numerator=_int(fact.value.get("numerator")),
+                    denominator=_int(fact.value.get("denominator")),
+                    context=fact.value.get("context") or "",
+                    node=node.id,
+                )
+            )
         return node
 
     def _claim(self, facts: list[Fact]) -> tuple[str, bool]:
@@ -320,7 +379,7 @@ def _int(value: Any) -> int | None:
 def _sources(source_ids: Sequence[str], sources: dict[str, Source]) -> list[dict[str, Any]]:
     """Each source as the details panel lists it: kind, date and citation; a link only to DOI,
     PubMed or ClinicalTrials.gov over https; where a copy was read, as text."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for source_id in source_ids:
         source = sources.get(source_id)
         if source is None:
@@ -328,8 +387,13 @@ def _sources(source_ids: Sequence[str], sources: dict[str, Source]) -> list[dict
             continue
         more = [source.url] if source.url and source.url != _safe_link(source) else []
         more += [f"read at {copy}" for copy in source.read_at]
-        entries.append({"text": f"{source.kind}, {source.date or 'undated'}. {source.citation}",
-                        "href": _safe_link(source), "more": more})
+        entries.append(
+            {
+                "text": f"{source.kind}, {source.date or 'undated'}. {source.citation}",
+                "href": _safe_link(source),
+                "more": more,
+            }
+        )
     return entries
 
 
@@ -355,27 +419,50 @@ def _events(comparison: Comparison, details: dict[str, dict[str, Any]]) -> list[
     for row in comparison.rows:
         for fact in (f for cell in row.cells for f in cell):
             value = fact.value if isinstance(fact.value, dict) else {}
-            if row.property.endswith(":indications") and value.get("date"):
-                product = labels.get(value["product"], value["product"])
+            if row.key.endswith(":indications") and value.get("date"):
+                product = str(labels.get(value["product"], value["product"]))
                 regulator = _short(row.label.removeprefix("approved indications: "))
                 what = value.get("indication") or fact.label
                 pathway = _pathway(value.get("pathway"))
-                dated = [("approval", value["date"], pathway), ("conversion", value.get("regular"), "regular"),
-                         ("withdrawal", value.get("withdrawn"), None)]
+                dated = [
+                    ("approval", value["date"], pathway),
+                    ("conversion", value.get("regular"), "regular"),
+                    ("withdrawal", value.get("withdrawn"), None),
+                ]
                 for kind, date, path in dated:
                     if date:
-                        event = TimelineEvent(product, regulator, dt.date.fromisoformat(date), kind, path, what,
-                                              f"event:{value['approval']}:{kind}")
+                        event = TimelineEvent(
+                            product,
+                            regulator,
+                            dt.date.fromisoformat(date),
+                            kind,
+                            path,
+                            what,
+                            f"event:{value['approval']}:{kind}",
+                        )
                         events[(product, regulator, date, kind, what)] = event
-                        details[event.node] = {"title": f"{product}: {kind} ({regulator}, {date})",
-                                               "lines": [fact.label], "sources": _sources(fact.sources, comparison.sources)}
-            elif row.property == "label-event:label-events" and value.get("date"):
+                        details[event.node] = {
+                            "title": f"{product}: {kind} ({regulator}, {date})",
+                            "lines": [fact.label],
+                            "sources": _sources(fact.sources, comparison.sources),
+                        }
+            elif row.key == "label-event:label-events" and value.get("date"):
                 for product in value.get("products") or []:
-                    event = TimelineEvent(product, _short(value.get("agency") or ""), dt.date.fromisoformat(value["date"]),
-                                          "label-event", None, fact.label, f"event:{value['event']}")
+                    event = TimelineEvent(
+                        product,
+                        _short(value.get("agency") or ""),
+                        dt.date.fromisoformat(value["date"]),
+                        "label-event",
+                        None,
+                        fact.label,
+                        f"event:{value['event']}",
+                    )
                     events[(product, value["date"], value["event"])] = event
-                    details[event.node] = {"title": f"Label safety action ({value['date']})", "lines": [fact.label],
-                                           "sources": _sources(fact.sources, comparison.sources)}
+                    details[event.node] = {
+                        "title": f"Label safety action ({value['date']})",
+                        "lines": [fact.label],
+                        "sources": _sources(fact.sources, comparison.sources),
+                    }
     return sorted(events.values(), key=lambda e: (e.product, e.regulator, e.date, e.kind))
 
 
@@ -430,14 +517,24 @@ def graph_svg(view: View, *, interactive: bool = False) -> str:
         if head is not None:
             body.append(_head(head, _x(column), y))
         elif any(h is not None for h in view.heads):
-            body.append(_text(_x(column) + NODE_WIDTH / 2, y + HEAD / 2 + 4, "shared by all", size=FONT,
-                              fill="#57606a", anchor="middle"))
+            body.append(
+                _text(
+                    _x(column) + NODE_WIDTH / 2,
+                    y + HEAD / 2 + 4,
+                    "shared by all",
+                    size=FONT,
+                    fill="#57606a",
+                    anchor="middle",
+                )
+            )
     y += HEAD + ROW_GAP if any(h is not None for h in view.heads) else 0
     top = y
     for group in view.groups:
-        body.append(f'<g class="kg-row kg-band" data-h="{GROUP_HEAD}" transform="translate(0,{y:.0f})">'
-                    f'<rect width="{width:.0f}" height="{GROUP_HEAD - 4}" fill="#24292f" rx="3"/>'
-                    f'{_text(10, 19, group.label, size=14, fill="#ffffff", weight="bold")}</g>')
+        body.append(
+            f'<g class="kg-row kg-band" data-h="{GROUP_HEAD}" transform="translate(0,{y:.0f})">'
+            f'<rect width="{width:.0f}" height="{GROUP_HEAD - 4}" fill="#24292f" rx="3"/>'
+            f"{_text(10, 19, group.label, size=14, fill='#ffffff', weight='bold')}</g>"
+        )
         y += GROUP_HEAD + ROW_GAP
         for row in group.rows:
             drawn, height = _row(view, row, interactive)
@@ -447,30 +544,40 @@ def graph_svg(view: View, *, interactive: bool = False) -> str:
     legend, legend_height = _legend_svg(view, 0)
     legend = legend.replace('<g class="kg-legend">', f'<g class="kg-legend" transform="translate(0,{y + 8:.0f})">', 1)
     height = y + 8 + legend_height
-    style = ("<style>.kg-node{cursor:pointer}.kg-node:focus{outline:none}.kg-node:focus rect.kg-box,"
-             ".kg-node.kg-selected rect.kg-box{stroke:#d35400;stroke-width:3}text{font-family:system-ui,sans-serif}</style>")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-graph" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-label="{esc(view.title)}" '
-            f'data-top="{top:.0f}" data-legend="{legend_height:.0f}">'
-            f"<title>{esc(view.title)}</title>{style}{''.join(spines)}{''.join(body)}{legend}</svg>")
+    style = (
+        "<style>.kg-node{cursor:pointer}.kg-node:focus{outline:none}.kg-node:focus rect.kg-box,"
+        ".kg-node.kg-selected rect.kg-box{stroke:#d35400;stroke-width:3}text{font-family:system-ui,sans-serif}</style>"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-graph" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="group" aria-label="{esc(view.title)}" '
+        f'data-top="{top:.0f}" data-legend="{legend_height:.0f}">'
+        f"<title>{esc(view.title)}</title>{style}{''.join(spines)}{''.join(body)}{legend}</svg>"
+    )
 
 
 def _head(ref: TherapyRef, x: float, y: float) -> str:
     kind = KINDS["therapy"]
     lines = _wrap(ref.label, 26)[:2]
-    texts = "".join(_text(x + NODE_WIDTH / 2, y + 24 + i * 19, line, size=15, fill=kind.text, weight="bold",
-                          anchor="middle") for i, line in enumerate(lines))
+    texts = "".join(
+        _text(x + NODE_WIDTH / 2, y + 24 + i * 19, line, size=15, fill=kind.text, weight="bold", anchor="middle")
+        for i, line in enumerate(lines)
+    )
     level = _text(x + NODE_WIDTH / 2, y + HEAD - 10, ref.level, size=12, fill="#dbe9f7", anchor="middle")
-    return (f'<g class="kg-node" tabindex="0" role="button" data-node="therapy:{html.escape(ref.id)}" '
-            f'aria-label="{html.escape(ref.label)}"><title>{html.escape(ref.label)} ({ref.level})</title>'
-            f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{NODE_WIDTH}" height="{HEAD}" rx="8" '
-            f'fill="{kind.fill}" stroke="{kind.stroke}" stroke-width="2"/>{texts}{level}</g>')
+    return (
+        f'<g class="kg-node" tabindex="0" role="button" data-node="therapy:{html.escape(ref.id)}" '
+        f'aria-label="{html.escape(ref.label)}"><title>{html.escape(ref.label)} ({ref.level})</title>'
+        f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{NODE_WIDTH}" height="{HEAD}" rx="8" '
+        f'fill="{kind.fill}" stroke="{kind.stroke}" stroke-width="2"/>{texts}{level}</g>'
+    )
 
 
 def _spine(view: View, column: int, top: float, bottom: float) -> str:
     x = _spine_x(view, column)
-    return (f'<line class="kg-spine" x1="{x:.0f}" y1="{top - ROW_GAP:.0f}" x2="{x:.0f}" y2="{bottom:.0f}" '
-            f'stroke="#1f4e79" stroke-width="2" stroke-opacity="0.35"/>')
+    return (
+        f'<line class="kg-spine" x1="{x:.0f}" y1="{top - ROW_GAP:.0f}" x2="{x:.0f}" y2="{bottom:.0f}" '
+        f'stroke="#1f4e79" stroke-width="2" stroke-opacity="0.35"/>'
+    )
 
 
 def _spine_x(view: View, column: int) -> float:
@@ -486,13 +593,14 @@ def _row(view: View, row: Row, interactive: bool) -> tuple[str, float]:
     label_lines = _wrap(row.label, LABEL_CHARS)
     label_height = len(label_lines) * LINE + 2 * PAD
     weight = "bold" if row.differs else "normal"
-    parts.append("".join(_text(0, PAD + FONT + i * LINE, line, size=FONT, weight=weight) for i, line in
-                         enumerate(label_lines)))
-    height = label_height
+    parts.append(
+        "".join(_text(0, PAD + FONT + i * LINE, line, size=FONT, weight=weight) for i, line in enumerate(label_lines))
+    )
+    height = float(label_height)
     for column, nodes in enumerate(row.cells):
         if not nodes:
             continue
-        x, y, drawn = _x(column), 0.0, []
+        x, y, drawn = _x(column), 0.0, list[str]()
         for node in nodes:
             shift = INDENT * node.indent
             drawn.append(_node(view, node, x + shift, y, column, width=NODE_WIDTH - shift))
@@ -525,28 +633,43 @@ def _node(view: View, node: Node, x: float, y: float, column: int | None, width:
         spine = _spine_x(view, linked)
         start = x if spine < x else x + width
         dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        edges.append(f'<line class="kg-link kg-{link}" x1="{spine:.0f}" y1="{y + height / 2:.0f}" x2="{start:.0f}" '
-                     f'y2="{y + height / 2:.0f}" stroke="{colour}" stroke-width="2"{dashes}/>')
+        edges.append(
+            f'<line class="kg-link kg-{link}" x1="{spine:.0f}" y1="{y + height / 2:.0f}" x2="{start:.0f}" '
+            f'y2="{y + height / 2:.0f}" stroke="{colour}" stroke-width="2"{dashes}/>'
+        )
     inherited = bool(links) and all(link == "inherited" for link in links.values())
     conflict = any(link == "conflict" for link in links.values())
     stroke = LINKS["conflict"][1] if conflict else kind.stroke
     dash = ' stroke-dasharray="6 4"' if inherited else ""
-    text = "".join(_text(x + PAD, y + PAD + FONT + i * LINE, line, size=FONT, fill=kind.text,
-                         style="italic" if node.weak else "normal") for i, line in enumerate(lines))
+    text = "".join(
+        _text(
+            x + PAD,
+            y + PAD + FONT + i * LINE,
+            line,
+            size=FONT,
+            fill=kind.text,
+            style="italic" if node.weak else "normal",
+        )
+        for i, line in enumerate(lines)
+    )
     badge = _badge(node.claim, x + width, y) if node.claim else ""
     more = ' aria-expanded="false"' if node.children else ""
     tip = node.text + (f" ({node.claim} claim)" if node.claim else "") + (" — click to expand" if node.children else "")
-    return (f'{"".join(edges)}<g class="kg-node kg-{node.kind}" tabindex="0" role="button" data-node="{esc(node.id)}" '
-            f'aria-label="{esc(node.text)}"{more}><title>{esc(tip)}</title>'
-            f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{width:.0f}" height="{height:.0f}" rx="6" '
-            f'fill="{kind.fill}" stroke="{stroke}" stroke-width="{2 if conflict else 1.5}"{dash}/>{text}{badge}</g>')
+    return (
+        f'{"".join(edges)}<g class="kg-node kg-{node.kind}" tabindex="0" role="button" data-node="{esc(node.id)}" '
+        f'aria-label="{esc(node.text)}"{more}><title>{esc(tip)}</title>'
+        f'<rect class="kg-box" x="{x:.0f}" y="{y:.0f}" width="{width:.0f}" height="{height:.0f}" rx="6" '
+        f'fill="{kind.fill}" stroke="{stroke}" stroke-width="{2 if conflict else 1.5}"{dash}/>{text}{badge}</g>'
+    )
 
 
 def _badge(claim: str, right: float, top: float) -> str:
     colour = CLAIMS.get(claim, "#9e9e9e")
     width = 7 * len(claim) + 10
-    return (f'<rect x="{right - width - 4:.0f}" y="{top - 8:.0f}" width="{width}" height="15" rx="7" fill="{colour}"/>'
-            + _text(right - 4 - width / 2, top + 3, claim, size=11, fill="#ffffff", anchor="middle"))
+    return (
+        f'<rect x="{right - width - 4:.0f}" y="{top - 8:.0f}" width="{width}" height="15" rx="7" fill="{colour}"/>'
+        + _text(right - 4 - width / 2, top + 3, claim, size=11, fill="#ffffff", anchor="middle")
+    )
 
 
 def _legend_svg(view: View, y: float) -> tuple[str, float]:
@@ -554,7 +677,9 @@ def _legend_svg(view: View, y: float) -> tuple[str, float]:
     its width); returns the band and its height."""
     kinds = {n.kind for g in view.groups for r in g.rows for c in r.cells for n in c}
     kinds |= {ch.kind for g in view.groups for r in g.rows for c in r.cells for n in c for ch in n.children}
-    entries: list[tuple[str, str, str, str]] = [(k.legend, k.fill, k.stroke, "") for key, k in KINDS.items() if key in kinds]
+    entries: list[tuple[str, str, str, str]] = [
+        (k.legend, k.fill, k.stroke, "") for key, k in KINDS.items() if key in kinds
+    ]
     drawn = {link for g in view.groups for r in g.rows for c in r.cells for n in c for link in n.links.values()}
     entries += [(label, "", colour, dash or "-") for key, (label, colour, dash) in LINKS.items() if key in drawn]
     items, x, row_y = [], 10.0, y + 16
@@ -566,8 +691,10 @@ def _legend_svg(view: View, y: float) -> tuple[str, float]:
             swatch = f'<rect x="{x:.0f}" y="{row_y - 11:.0f}" width="22" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
         else:
             dashes = f' stroke-dasharray="{dash}"' if dash != "-" else ""
-            swatch = (f'<line x1="{x:.0f}" y1="{row_y - 4:.0f}" x2="{x + 22:.0f}" y2="{row_y - 4:.0f}" stroke="{stroke}" '
-                      f'stroke-width="2"{dashes}/>')
+            swatch = (
+                f'<line x1="{x:.0f}" y1="{row_y - 4:.0f}" x2="{x + 22:.0f}" y2="{row_y - 4:.0f}" stroke="{stroke}" '
+                f'stroke-width="2"{dashes}/>'
+            )
         items.append(swatch + _text(x + 28, row_y, label, size=12, fill="#333333"))
         x += step
     badges, x = [], 66.0
@@ -579,10 +706,22 @@ def _legend_svg(view: View, y: float) -> tuple[str, float]:
     return f'<g class="kg-legend">{"".join(items)}</g>', row_y + 40 - y
 
 
-def _text(x: float, y: float, text: str, *, size: int, fill: str = "#1b1f24", weight: str = "normal",
-          anchor: str = "start", style: str = "normal") -> str:
-    extra = (f' font-weight="{weight}"' if weight != "normal" else "") + (
-        f' text-anchor="{anchor}"' if anchor != "start" else "") + (f' font-style="{style}"' if style != "normal" else "")
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: int,
+    fill: str = "#1b1f24",
+    weight: str = "normal",
+    anchor: str = "start",
+    style: str = "normal",
+) -> str:
+    extra = (
+        (f' font-weight="{weight}"' if weight != "normal" else "")
+        + (f' text-anchor="{anchor}"' if anchor != "start" else "")
+        + (f' font-style="{style}"' if style != "normal" else "")
+    )
     return f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" fill="{fill}"{extra}>{html.escape(text)}</text>'
 
 
@@ -603,38 +742,46 @@ def render_html(view: View) -> str:
     esc = html.escape
     panels = {"graph": f'<div class="kg-scroll">{graph_svg(view, interactive=True)}</div>'}
     if view.therapies:
-        panels["evidence"] = f'<div class="kg-scroll">{forest_plot(view.rates, view.therapies, title="Observed rates with 95 % intervals: " + view.title)}</div>'
-        panels["timeline"] = f'<div class="kg-scroll">{timeline(view.events, title="Regulatory history: " + view.title)}</div>'
+        panels["evidence"] = (
+            f'<div class="kg-scroll">{forest_plot(view.rates, view.therapies, title="Observed rates with 95 % intervals: " + view.title)}</div>'
+        )
+        panels["timeline"] = (
+            f'<div class="kg-scroll">{timeline(view.events, title="Regulatory history: " + view.title)}</div>'
+        )
         panels["table"] = f'<div class="kg-scroll kg-table">{view.table}</div>'
     tabs = [(key, label) for key, label in TABS if key in panels]
     nav = "".join(
         f'<button type="button" role="tab" id="tab-{key}" aria-controls="panel-{key}" '
         f'aria-selected="{"true" if i == 0 else "false"}" tabindex="{0 if i == 0 else -1}">{label}</button>'
-        for i, (key, label) in enumerate(tabs))
+        for i, (key, label) in enumerate(tabs)
+    )
     sections = "".join(
         f'<section id="panel-{key}" role="tabpanel" aria-labelledby="tab-{key}"{" hidden" if i else ""}>{panels[key]}</section>'
-        for i, (key, _) in enumerate(tabs))
+        for i, (key, _) in enumerate(tabs)
+    )
     data = {"details": view.details, "find": find_list(view), "name": view.name}
     scripts = [SAVE_SCRIPT, _PAGE_SCRIPT]
-    return "".join([
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f'<meta http-equiv="Content-Security-Policy" content="{policy(scripts)}">\n',
-        f"<title>{esc(view.title)}</title>\n<style>{_PAGE_STYLE}{TABLE_STYLE}</style>\n</head><body>\n",
-        f"<header><h1>{esc(view.title)}</h1><p>{esc(view.hint)}</p></header>\n",
-        f'<nav role="tablist" aria-label="Views">{nav}</nav>\n<main><div class="kg-panels">{sections}</div>\n<aside>\n',
-        '<label class="kg-find">Find <input id="kg-find" type="search" placeholder="e.g. CD19, autologous"></label>\n',
-        '<div class="kg-tools" role="group" aria-label="Zoom"><button type="button" data-zoom="0.8">−</button>'
-        '<button type="button" data-zoom="1.25">+</button><button type="button" data-zoom="fit">Fit</button>'
-        '<button type="button" data-zoom="1">100 %</button></div>\n',
-        '<div class="kg-tools" role="group" aria-label="Export"><button type="button" id="kg-svg">Download SVG</button>'
-        '<button type="button" id="kg-png">Download PNG</button></div>\n',
-        '<h2>Details</h2><div id="kg-details" aria-live="polite">Click a node, or focus it and press Enter, to see '
-        "its values and sources here.</div>\n</aside></main>\n",
-        f'<script type="application/json" id="kg-view-data">{script_json(data)}</script>\n',
-        *(f"<script>{script}</script>\n" for script in scripts),
-        "</body></html>\n",
-    ])
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f'<meta http-equiv="Content-Security-Policy" content="{policy(scripts)}">\n',
+            f"<title>{esc(view.title)}</title>\n<style>{_PAGE_STYLE}{TABLE_STYLE}</style>\n</head><body>\n",
+            f"<header><h1>{esc(view.title)}</h1><p>{esc(view.hint)}</p></header>\n",
+            f'<nav role="tablist" aria-label="Views">{nav}</nav>\n<main><div class="kg-panels">{sections}</div>\n<aside>\n',
+            '<label class="kg-find">Find <input id="kg-find" type="search" placeholder="e.g. CD19, autologous"></label>\n',
+            '<div class="kg-tools" role="group" aria-label="Zoom"><button type="button" data-zoom="0.8">−</button>'
+            '<button type="button" data-zoom="1.25">+</button><button type="button" data-zoom="fit">Fit</button>'
+            '<button type="button" data-zoom="1">100 %</button></div>\n',
+            '<div class="kg-tools" role="group" aria-label="Export"><button type="button" id="kg-svg">Download SVG</button>'
+            '<button type="button" id="kg-png">Download PNG</button></div>\n',
+            '<h2>Details</h2><div id="kg-details" aria-live="polite">Click a node, or focus it and press Enter, to see '
+            "its values and sources here.</div>\n</aside></main>\n",
+            f'<script type="application/json" id="kg-view-data">{script_json(data)}</script>\n',
+            *(f"<script>{script}</script>\n" for script in scripts),
+            "</body></html>\n",
+        ]
+    )
 
 
 def write_view(path: str | Path, text: str) -> None:

@@ -30,7 +30,7 @@ def compact(iri: str) -> str:
     """Shorten an IRI with the project prefixes (`tkgr:car-t`); unknown IRIs come back whole."""
     for prefix, namespace in PREFIXES.items():
         if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
+            return f"{prefix}:{iri[len(namespace) :]}"
     return iri
 
 

@@ -29,6 +29,7 @@ QUERIES = ["trials-by-modality-and-phase", "adverse-event-rates"]
 
 def _timed(function, runs: int, timeout: float) -> float | None:
     """Median seconds of `runs` calls, or None if one passes the timeout."""
+
     def on_alarm(signum, frame):
         raise TimeoutError
 
@@ -62,16 +63,23 @@ def child_ingest(store: Path, records: Path) -> dict:
     report = ingest_ctgov(store, [records])
     seconds = time.perf_counter() - start
     size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
-    return {"seconds": seconds, "records": len(report.ingested) + len(report.updated), "triples": report.triples,
-            "problems": len(report.problems), "store_mb": size / 2**20,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": seconds,
+        "records": len(report.ingested) + len(report.updated),
+        "triples": report.triples,
+        "problems": len(report.problems),
+        "store_mb": size / 2**20,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def child_oxigraph(store: Path, runs: int, timeout: float) -> dict:
     import kg
 
-    return {"queries": _measure(kg.open_graph(store), runs, timeout),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "queries": _measure(kg.open_graph(store), runs, timeout),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def child_rdflib(store: Path, runs: int, timeout: float) -> dict:
@@ -83,8 +91,11 @@ def child_rdflib(store: Path, runs: int, timeout: float) -> dict:
     start = time.perf_counter()
     dataset = load_dataset(records_file(store))
     load = time.perf_counter() - start
-    return {"load_s": load, "queries": _measure(RdflibGraph(dataset), runs, timeout),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "load_s": load,
+        "queries": _measure(RdflibGraph(dataset), runs, timeout),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _child(*args: str) -> dict:
@@ -129,12 +140,16 @@ def main() -> None:
             ingested = _child("--child", "ingest", "--store", str(store), "--records", str(records))
             ours = _child("--child", "oxigraph", *common)
             theirs = _child("--child", "rdflib", *common)
-        print(f"\n{size:,} study records: ingested {ingested['records']:,} in {ingested['seconds']:.1f} s "
-              f"({ingested['records'] / ingested['seconds']:,.0f} records/s, "
-              f"{ingested['triples'] / ingested['seconds']:,.0f} triples/s; {ingested['triples']:,} triples), "
-              f"{ingested['problems']} skipped; store {ingested['store_mb']:.0f} MB; peak RSS {ingested['peak_rss_mb']:.0f} MB")
-        print(f"  rdflib baseline load: {theirs['load_s']:.1f} s; peak RSS oxigraph queries "
-              f"{ours['peak_rss_mb']:.0f} MB, rdflib {theirs['peak_rss_mb']:.0f} MB")
+        print(
+            f"\n{size:,} study records: ingested {ingested['records']:,} in {ingested['seconds']:.1f} s "
+            f"({ingested['records'] / ingested['seconds']:,.0f} records/s, "
+            f"{ingested['triples'] / ingested['seconds']:,.0f} triples/s; {ingested['triples']:,} triples), "
+            f"{ingested['problems']} skipped; store {ingested['store_mb']:.0f} MB; peak RSS {ingested['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"  rdflib baseline load: {theirs['load_s']:.1f} s; peak RSS oxigraph queries "
+            f"{ours['peak_rss_mb']:.0f} MB, rdflib {theirs['peak_rss_mb']:.0f} MB"
+        )
         print(f"  {'query':32} {'oxigraph':>10} {'rdflib':>10} {'ratio':>8}")
         for name, seconds in ours["queries"].items():
             base = theirs["queries"][name]

@@ -22,8 +22,8 @@ import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kg import derive, store  # noqa: E402
-from kg.ingest import ingest_ctgov  # noqa: E402
+from kg import derive, store
+from kg.ingest import ingest_ctgov
 
 
 def _size(path: Path) -> int:
@@ -53,9 +53,14 @@ def measure(records: int, work: Path) -> dict[str, float]:
     derive.merge_into_default_graph(bare)
     bare.flush()
     merge_seconds = time.perf_counter() - start
-    return {"named-graph quads": built.quads, "default-graph triples": default_triples,
-            "build s": build_seconds, "merge s": merge_seconds,
-            "store MB with merge": _size(built.location) / 1e6, "store MB without": bare_size / 1e6}
+    return {
+        "named-graph quads": built.quads,
+        "default-graph triples": default_triples,
+        "build s": build_seconds,
+        "merge s": merge_seconds,
+        "store MB with merge": _size(built.location) / 1e6,
+        "store MB without": bare_size / 1e6,
+    }
 
 
 def main() -> None:
@@ -65,11 +70,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for records in args.sizes:
             m = measure(records, Path(tmp))
-            print(f"{records:>7} records: {m['named-graph quads']:,} quads in named graphs, "
-                  f"{m['default-graph triples']:,} distinct triples in the default graph")
-            print(f"         build {m['build s']:.1f} s, of which the merge {m['merge s']:.1f} s "
-                  f"({m['merge s'] / m['build s']:.0%}); store {m['store MB with merge']:.1f} MB with the merge vs "
-                  f"{m['store MB without']:.1f} MB without ({m['store MB with merge'] / m['store MB without']:.2f}x)")
+            print(
+                f"{records:>7} records: {m['named-graph quads']:,} quads in named graphs, "
+                f"{m['default-graph triples']:,} distinct triples in the default graph"
+            )
+            print(
+                f"         build {m['build s']:.1f} s, of which the merge {m['merge s']:.1f} s "
+                f"({m['merge s'] / m['build s']:.0%}); store {m['store MB with merge']:.1f} MB with the merge vs "
+                f"{m['store MB without']:.1f} MB without ({m['store MB with merge'] / m['store MB without']:.2f}x)"
+            )
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def engine_run(engine: str, synthetic: Path | None, runs: int, timeout: float) -
             report["queries"][name] = {"median_ms": statistics.median(times) * 1000, "rows": rows}
         except QueryTimeout:
             report["queries"][name] = {"timeout_s": timeout}
-        except Exception as error:  # noqa: BLE001 - an engine failing a query is part of the result
+        except Exception as error:
             signal.setitimer(signal.ITIMER_REAL, 0)
             report["queries"][name] = {"error": f"{type(error).__name__}: {error}"[:80]}
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -112,20 +112,26 @@ def _engine_subprocess(engine: str, synthetic: Path | None, runs: int, timeout: 
 
 def _print_side_by_side(title: str, ox_report: dict, rdf_report: dict) -> None:
     print(f"\n{title}: {ox_report['triples']:,} triples")
-    print(f"  load: oxigraph {ox_report['load_s']:.1f} s, rdflib {rdf_report['load_s']:.1f} s "
-          f"(ratio {rdf_report['load_s'] / ox_report['load_s']:.1f}x); peak RSS oxigraph "
-          f"{ox_report['peak_rss_mb']:.0f} MB, rdflib {rdf_report['peak_rss_mb']:.0f} MB")
+    print(
+        f"  load: oxigraph {ox_report['load_s']:.1f} s, rdflib {rdf_report['load_s']:.1f} s "
+        f"(ratio {rdf_report['load_s'] / ox_report['load_s']:.1f}x); peak RSS oxigraph "
+        f"{ox_report['peak_rss_mb']:.0f} MB, rdflib {rdf_report['peak_rss_mb']:.0f} MB"
+    )
     print(f"  {'query':34} {'rows':>6} {'oxigraph ms':>12} {'rdflib ms':>12} {'ratio':>8}")
     for name, ours in ox_report["queries"].items():
         theirs = rdf_report["queries"][name]
         if "timeout_s" in theirs or "error" in theirs:
             failure = f">{int(theirs['timeout_s'])} s" if "timeout_s" in theirs else "fails"
-            print(f"  {name:34} {ours['rows']:>6} {ours['median_ms']:>12.1f} {failure:>12} {'—':>8}"
-                  + (f"  ({theirs['error']})" if "error" in theirs else ""))
+            print(
+                f"  {name:34} {ours['rows']:>6} {ours['median_ms']:>12.1f} {failure:>12} {'—':>8}"
+                + (f"  ({theirs['error']})" if "error" in theirs else "")
+            )
             continue
         mismatch = "" if theirs["rows"] == ours["rows"] else f"  (rdflib rows {theirs['rows']})"
         ratio = theirs["median_ms"] / ours["median_ms"] if ours["median_ms"] else float("inf")
-        print(f"  {name:34} {ours['rows']:>6} {ours['median_ms']:>12.1f} {theirs['median_ms']:>12.1f} {ratio:>7.1f}x{mismatch}")
+        print(
+            f"  {name:34} {ours['rows']:>6} {ours['median_ms']:>12.1f} {theirs['median_ms']:>12.1f} {ratio:>7.1f}x{mismatch}"
+        )
 
 
 def main() -> None:

@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kg import store as stores, vocab  # noqa: E402
+from kg import store as stores  # noqa: E402
+from kg import vocab  # noqa: E402
 from kg.query import named  # noqa: E402
 from kg.remote import push  # noqa: E402
 from tests.servers import free_port, kg_server, oxigraph_server  # noqa: E402
@@ -114,8 +115,10 @@ def load(url: str, texts: Callable[[int], str], clients: int, requests: int, sec
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     raws = [
-        (f"GET {parts.path}?{urllib.parse.urlencode({'query': texts(i)})} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-         "Accept: application/sparql-results+json\r\nConnection: close\r\n\r\n").encode()
+        (
+            f"GET {parts.path}?{urllib.parse.urlencode({'query': texts(i)})} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Accept: application/sparql-results+json\r\nConnection: close\r\n\r\n"
+        ).encode()
         for i in range(requests)
     ]
     processes = min(LOAD_PROCESSES, clients)
@@ -123,9 +126,16 @@ def load(url: str, texts: Callable[[int], str], clients: int, requests: int, sec
     threads = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     start_at = time.time() + 3  # every process has started by then
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        outcomes = pool.map(_load_process, [(host, port, s, t, start_at, start_at + seconds) for s, t in zip(slices, threads)])
-    return Outcome(sum(o[0] for o in outcomes), sum(o[1] for o in outcomes), max(o[3] for o in outcomes) - start_at,
-                   [x for o in outcomes for x in o[2]])
+        outcomes = pool.map(
+            _load_process,
+            [(host, port, s, t, start_at, start_at + seconds) for s, t in zip(slices, threads, strict=True)],
+        )
+    return Outcome(
+        sum(o[0] for o in outcomes),
+        sum(o[1] for o in outcomes),
+        max(o[3] for o in outcomes) - start_at,
+        [x for o in outcomes for x in o[2]],
+    )
 
 
 @contextmanager
@@ -133,8 +143,11 @@ def oxigraph_read_only(location: Path) -> Iterator[str]:
     """`oxigraph serve-read-only` on loopback; yields its query URL."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = free_port()
-    process = subprocess.Popen([binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -171,16 +184,20 @@ def main() -> None:
             pushed = push(build.location, base)
         print(f"store: {build.location} ({pushed.triples} triples in {pushed.graphs} named graphs, pushed to Oxigraph)")
         with kg_server(root, "--workers", str(args.workers)) as kg_base, oxigraph_read_only(oxdir) as ox_url:
-            print(f"{'case':22} {'clients':>7} {'server':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'kg/ox':>6}")
+            print(
+                f"{'case':22} {'clients':>7} {'server':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'kg/ox':>6}"
+            )
             for clients in [int(c) for c in args.clients.split(",")]:
                 for name, texts in cases.items():
                     kg_outcome = load(kg_base + "sparql", texts, clients, args.requests, args.seconds)
                     ox_outcome = load(ox_url, texts, clients, args.requests, args.seconds)
                     ratio = kg_outcome.rate / ox_outcome.rate if ox_outcome.rate else float("nan")
                     for server, outcome in (("kg", kg_outcome), ("oxigraph", ox_outcome)):
-                        print(f"{name:22} {clients:7} {server:>8} {outcome.rate:8.0f} {outcome.percentile(0.5):7.1f} "
-                              f"{outcome.percentile(0.99):7.1f} {outcome.errors:6}"
-                              + (f" {ratio:6.2f}" if server == "kg" else ""))
+                        print(
+                            f"{name:22} {clients:7} {server:>8} {outcome.rate:8.0f} {outcome.percentile(0.5):7.1f} "
+                            f"{outcome.percentile(0.99):7.1f} {outcome.errors:6}"
+                            + (f" {ratio:6.2f}" if server == "kg" else "")
+                        )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-import kg  # noqa: E402
-from kg.therapy import TherapyRef  # noqa: E402
-from kg.view import Group, Node, Row, View, comparison_view, overview_view, render_html, write_view  # noqa: E402
-from tests.test_view import CHROMIUM, CHROMIUM_ARGS, refuse_network  # noqa: E402
+import kg
+from kg.therapy import TherapyRef
+from kg.view import Group, Node, Row, View, comparison_view, overview_view, render_html, write_view
+from tests.test_view import CHROMIUM, CHROMIUM_ARGS, refuse_network
 
 KINDS = ("value", "value", "target", "approval", "trial", "observation")
 
@@ -35,26 +35,39 @@ def synthetic(size: int, seed: int = 1) -> View:
     """A comparison of three therapies with about `size` nodes: rows of one to three values per cell,
     a third of them shared, and evidence rows whose summaries open into several items."""
     rng = random.Random(seed)
-    heads: list[TherapyRef | None] = [TherapyRef(f"t{i}", f"urn:t{i}", f"therapy {i} (synthetic)", "product")
-                                      for i in range(3)]
+    heads: list[TherapyRef | None] = [
+        TherapyRef(f"t{i}", f"urn:t{i}", f"therapy {i} (synthetic)", "product") for i in range(3)
+    ]
     heads.insert(2, None)
     details: dict[str, dict] = {}
     rows, made = [], 0
     while made < size:
         cells: list[list[Node]] = [[] for _ in heads]
         if rng.random() < 0.3:
-            node = Node(f"n{made}", "value", f"shared value {made} with a label of some length", "review",
-                        links={0: "stated", 1: "inherited", 3: "stated"})
+            node = Node(
+                f"n{made}",
+                "value",
+                f"shared value {made} with a label of some length",
+                "review",
+                links={0: "stated", 1: "inherited", 3: "stated"},
+            )
             cells[2].append(node)
             made += 1
         for column in (0, 1, 3):
             for _ in range(rng.choice((1, 1, 2, 3))):
                 kind = rng.choice(KINDS)
-                node = Node(f"n{made}", kind, f"{kind} {made}: a value label of some length", "primary",
-                            links={column: "stated"})
+                node = Node(
+                    f"n{made}",
+                    kind,
+                    f"{kind} {made}: a value label of some length",
+                    "primary",
+                    links={column: "stated"},
+                )
                 if kind == "observation":
                     node.kind, node.text = "summary", f"{rng.randint(5, 40)}–{rng.randint(50, 95)} % · 3 products"
-                    node.children = [Node(f"n{made}c{i}", "observation", f"observation {i} of {made}") for i in range(4)]
+                    node.children = [
+                        Node(f"n{made}c{i}", "observation", f"observation {i} of {made}") for i in range(4)
+                    ]
                     made += len(node.children)
                 cells[column].append(node)
                 made += 1
@@ -62,8 +75,11 @@ def synthetic(size: int, seed: int = 1) -> View:
     for row in rows:
         for node in (n for cell in row.cells for n in cell):
             for item in [node, *node.children]:
-                details[item.id] = {"title": item.text, "lines": [item.text],
-                                    "sources": [{"text": "Synthetic source.", "href": "https://doi.org/10.1/x", "more": []}]}
+                details[item.id] = {
+                    "title": item.text,
+                    "lines": [item.text],
+                    "sources": [{"text": "Synthetic source.", "href": "https://doi.org/10.1/x", "more": []}],
+                }
     groups = [Group(f"group {i}", rows[i::6]) for i in range(6)]
     return View(f"Synthetic view of {size} nodes", f"synthetic-{size}", heads, groups, details)
 
@@ -103,9 +119,11 @@ def main() -> None:
 
     graph = kg.open_graph(args.store)
     views = []
-    for build in (lambda: comparison_view(graph, ["car-t", "car-nk"]),
-                  lambda: comparison_view(graph, ["pembrolizumab", "nivolumab"]),
-                  lambda: overview_view(graph)):
+    for build in (
+        lambda: comparison_view(graph, ["car-t", "car-nk"]),
+        lambda: comparison_view(graph, ["pembrolizumab", "nivolumab"]),
+        lambda: overview_view(graph),
+    ):
         start = time.perf_counter()
         view = build()
         views.append((view, time.perf_counter() - start))
@@ -117,8 +135,14 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for view, built in views:
             generated, size, ready, opened = measure(browser, view, Path(folder))
-            cells = (count(view), f"{built:.2f}" if built is not None else "-", f"{generated:.3f}", round(size / 1024),
-                     f"{ready:.2f}", f"{opened:.2f}")
+            cells = (
+                count(view),
+                f"{built:.2f}" if built is not None else "-",
+                f"{generated:.3f}",
+                round(size / 1024),
+                f"{ready:.2f}",
+                f"{opened:.2f}",
+            )
             print(f"{view.name[:35]:<36}" + "".join(f"{c:>9}" for c in cells))
         browser.close()
 

@@ -38,23 +38,68 @@ PRODUCTS = [
     ("FT596", []),
 ]
 MODALITY_PHRASES = [
-    "Anti-CD19 CAR-T cells", "BCMA CAR-T cells", "CD19/CD22 dual CAR T cells", "CAR-T cell therapy",
-    "CD19 CAR-NK cells", "Anti-CD33 CAR-NK cells", "CAR-NK", "Anti-PD-1 monoclonal antibody", "anti-PD-L1 antibody",
+    "Anti-CD19 CAR-T cells",
+    "BCMA CAR-T cells",
+    "CD19/CD22 dual CAR T cells",
+    "CAR-T cell therapy",
+    "CD19 CAR-NK cells",
+    "Anti-CD33 CAR-NK cells",
+    "CAR-NK",
+    "Anti-PD-1 monoclonal antibody",
+    "anti-PD-L1 antibody",
 ]
 UNKNOWN = [
-    "Fludarabine", "Cyclophosphamide", "Placebo", "Docetaxel", "Carboplatin", "Radiation therapy",
-    "Autologous stem cell transplant", "Cartilage-derived matrix", "Best supportive care", "Laboratory biomarker analysis",
+    "Fludarabine",
+    "Cyclophosphamide",
+    "Placebo",
+    "Docetaxel",
+    "Carboplatin",
+    "Radiation therapy",
+    "Autologous stem cell transplant",
+    "Cartilage-derived matrix",
+    "Best supportive care",
+    "Laboratory biomarker analysis",
 ]
 EVENTS = [
-    "Cytokine release syndrome", "Immune effector cell-associated neurotoxicity syndrome", "Neurotoxicity",
-    "Graft versus host disease", "Pyrexia", "Neutropenia", "Fatigue", "Anaemia", "Pneumonitis", "Colitis",
+    "Cytokine release syndrome",
+    "Immune effector cell-associated neurotoxicity syndrome",
+    "Neurotoxicity",
+    "Graft versus host disease",
+    "Pyrexia",
+    "Neutropenia",
+    "Fatigue",
+    "Anaemia",
+    "Pneumonitis",
+    "Colitis",
 ]
 CONDITIONS = [
-    "Diffuse Large B Cell Lymphoma", "B-cell Acute Lymphoblastic Leukemia", "Multiple Myeloma", "Melanoma",
-    "Non-small Cell Lung Cancer", "Chronic Lymphocytic Leukemia", "Urothelial Carcinoma", "Acute Myeloid Leukemia",
+    "Diffuse Large B Cell Lymphoma",
+    "B-cell Acute Lymphoblastic Leukemia",
+    "Multiple Myeloma",
+    "Melanoma",
+    "Non-small Cell Lung Cancer",
+    "Chronic Lymphocytic Leukemia",
+    "Urothelial Carcinoma",
+    "Acute Myeloid Leukemia",
 ]
-COUNTRIES = ["United States", "China", "Germany", "France", "Japan", "Canada", "Spain", "Italy", "Australia", "United Kingdom"]
-SPONSORS = ["Synthetic University Hospital", "Example Oncology Inc.", "Placeholder Cancer Center", "Sample Biotech Ltd."]
+COUNTRIES = [
+    "United States",
+    "China",
+    "Germany",
+    "France",
+    "Japan",
+    "Canada",
+    "Spain",
+    "Italy",
+    "Australia",
+    "United Kingdom",
+]
+SPONSORS = [
+    "Synthetic University Hospital",
+    "Example Oncology Inc.",
+    "Placeholder Cancer Center",
+    "Sample Biotech Ltd.",
+]
 STATUSES = ["RECRUITING", "ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED", "NOT_YET_RECRUITING", "WITHDRAWN"]
 PHASES = [["PHASE1"], ["PHASE1", "PHASE2"], ["PHASE2"], ["PHASE3"], ["EARLY_PHASE1"], ["PHASE4"], ["NA"]]
 
@@ -79,7 +124,7 @@ def _adverse_events(rng: random.Random, arms: list[str]) -> dict[str, Any]:
     at_risk = [rng.randint(5, 300) for _ in arms]
     groups = [
         {"id": f"EG{i:03d}", "title": arm, "seriousNumAffected": rng.randint(0, n), "seriousNumAtRisk": n}
-        for i, (arm, n) in enumerate(zip(arms, at_risk))
+        for i, (arm, n) in enumerate(zip(arms, at_risk, strict=True))
     ]
 
     def events() -> list[dict[str, Any]]:
@@ -91,14 +136,19 @@ def _adverse_events(rng: random.Random, arms: list[str]) -> dict[str, Any]:
                 "assessmentType": "SYSTEMATIC_ASSESSMENT",
                 "stats": [
                     {"groupId": g["id"], "numEvents": (k := rng.randint(0, n)), "numAffected": k, "numAtRisk": n}
-                    for g, n in zip(groups, at_risk)
+                    for g, n in zip(groups, at_risk, strict=True)
                 ],
             }
             for term in rng.sample(EVENTS, rng.randint(1, 4))
         ]
 
-    return {"frequencyThreshold": "5", "timeFrame": "Up to 2 years", "eventGroups": groups,
-            "seriousEvents": events(), "otherEvents": events()}
+    return {
+        "frequencyThreshold": "5",
+        "timeFrame": "Up to 2 years",
+        "eventGroups": groups,
+        "seriousEvents": events(),
+        "otherEvents": events(),
+    }
 
 
 def study(n: int, rng: random.Random) -> dict[str, Any]:
@@ -138,7 +188,9 @@ def study(n: int, rng: random.Random) -> dict[str, Any]:
                 "interventions": interventions,
             },
             "contactsLocationsModule": {
-                "locations": [{"facility": f"Site {i}", "country": rng.choice(COUNTRIES)} for i in range(rng.randint(1, 6))]
+                "locations": [
+                    {"facility": f"Site {i}", "country": rng.choice(COUNTRIES)} for i in range(rng.randint(1, 6))
+                ]
             },
         },
         "hasResults": False,
@@ -171,7 +223,9 @@ def main() -> None:
         args.output.mkdir(parents=True, exist_ok=True)
         pages = (args.count + PAGE_SIZE - 1) // PAGE_SIZE
         for page in range(pages):
-            body: dict[str, Any] = {"studies": [next(records) for _ in range(min(PAGE_SIZE, args.count - page * PAGE_SIZE))]}
+            body: dict[str, Any] = {
+                "studies": [next(records) for _ in range(min(PAGE_SIZE, args.count - page * PAGE_SIZE))]
+            }
             if page + 1 < pages:
                 body["nextPageToken"] = f"synthetic-page-{page + 1}"
             (args.output / f"page-{page:05d}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")

@@ -69,9 +69,12 @@ def synthetic_quads(products: int, seed: int = 7) -> Iterator[str]:
         approval = _iri(f"{RES}approval-synthetic-{n}")
         date = f"{rng.randint(2005, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         for predicate, obj in [
-            (RDF_TYPE, _iri(TKG + "Approval")), (LABEL, _lit(f"Approval of synthetic product {n}")),
-            (TKG + "approvedProduct", product), (TKG + "agency", _iri(RES + rng.choice(["fda", "ema"]))),
-            (TKG + "approvalDate", _lit(date, "date")), (TKG + "indication", _iri(RES + rng.choice(DISEASES))),
+            (RDF_TYPE, _iri(TKG + "Approval")),
+            (LABEL, _lit(f"Approval of synthetic product {n}")),
+            (TKG + "approvedProduct", product),
+            (TKG + "agency", _iri(RES + rng.choice(["fda", "ema"]))),
+            (TKG + "approvalDate", _lit(date, "date")),
+            (TKG + "indication", _iri(RES + rng.choice(DISEASES))),
             (TKG + "approvalPathway", _iri(TKG + rng.choice(["RegularApproval", "AcceleratedApproval"]))),
         ]:
             yield f"{approval} {_iri(predicate)} {obj} {graph} ."
@@ -81,29 +84,59 @@ def synthetic_quads(products: int, seed: int = 7) -> Iterator[str]:
         patients = rng.randint(10, 600)
         yield f"{approval} {_iri(TKG + 'pivotalTrial')} {trial} {graph} ."
         for predicate, obj in [
-            (RDF_TYPE, _iri(TKG + "ClinicalTrial")), (LABEL, _lit(f"SYNTH-{n}")), (TKG + "nctId", _lit(nct)),
+            (RDF_TYPE, _iri(TKG + "ClinicalTrial")),
+            (LABEL, _lit(f"SYNTH-{n}")),
+            (TKG + "nctId", _lit(nct)),
             (TKG + "trialPhase", _iri(TKG + rng.choice(["Phase1", "Phase2", "Phase3"]))),
-            (TKG + "evaluates", product), (TKG + "condition", _iri(RES + rng.choice(DISEASES))),
+            (TKG + "evaluates", product),
+            (TKG + "condition", _iri(RES + rng.choice(DISEASES))),
             (TKG + "patientsTreated", _lit(patients, "nonNegativeInteger")),
         ]:
             yield f"{trial} {_iri(predicate)} {obj} {graph} ."
 
         for measure in ["ObjectiveResponse", "CompleteResponse"]:
             node = _iri(f"{RES}synthetic-{n}-{measure}")
-            yield from _measurement(node, "TrialOutcome", trial, product, patients, rng, graph,
-                                    [(TKG + "outcomeMeasure", _iri(TKG + measure))])
+            yield from _measurement(
+                node,
+                "TrialOutcome",
+                trial,
+                product,
+                patients,
+                rng,
+                graph,
+                [(TKG + "outcomeMeasure", _iri(TKG + measure))],
+            )
         for event in EVENTS:
             node = _iri(f"{RES}synthetic-{n}-{event}")
-            yield from _measurement(node, "AdverseEventObservation", trial, product, patients, rng, graph,
-                                    [(TKG + "adverseEvent", _iri(RES + event)), (TKG + "gradeThreshold", _iri(TKG + "AnyGrade"))])
+            yield from _measurement(
+                node,
+                "AdverseEventObservation",
+                trial,
+                product,
+                patients,
+                rng,
+                graph,
+                [(TKG + "adverseEvent", _iri(RES + event)), (TKG + "gradeThreshold", _iri(TKG + "AnyGrade"))],
+            )
 
 
-def _measurement(node: str, kind: str, trial: str, product: str, patients: int, rng: random.Random, graph: str,
-                 extra: list[tuple[str, str]]) -> Iterator[str]:
+def _measurement(
+    node: str,
+    kind: str,
+    trial: str,
+    product: str,
+    patients: int,
+    rng: random.Random,
+    graph: str,
+    extra: list[tuple[str, str]],
+) -> Iterator[str]:
     numerator = rng.randint(0, patients)
     for predicate, obj in [
-        (RDF_TYPE, _iri(TKG + kind)), (TKG + "trial", trial), (TKG + "therapy", product),
-        (TKG + "numerator", _lit(numerator, "nonNegativeInteger")), (TKG + "denominator", _lit(patients, "nonNegativeInteger")),
+        (RDF_TYPE, _iri(TKG + kind)),
+        (TKG + "trial", trial),
+        (TKG + "therapy", product),
+        (TKG + "numerator", _lit(numerator, "nonNegativeInteger")),
+        (TKG + "denominator", _lit(patients, "nonNegativeInteger")),
         *extra,
     ]:
         yield f"{node} {_iri(predicate)} {obj} {graph} ."

@@ -23,8 +23,10 @@ def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> r
         dataset.parse(extra_nquads, format="nquads")
     if derived:  # what a build derives, in the same order
         graph = dataset.graph(rdflib.URIRef(derive.DERIVED_GRAPH))
-        for query, subject, predicate, value in ((derive.LINEAGES, "therapy", "lineage", "holder"),
-                                                 (derive.EVIDENCE, "node", "evidenceOf", "therapy")):
+        for query, subject, predicate, value in (
+            (derive.LINEAGES, "therapy", "lineage", "holder"),
+            (derive.EVIDENCE, "node", "evidenceOf", "therapy"),
+        ):
             for row in list(dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))):
                 graph.add((row[subject], rdflib.URIRef(vocab.TKG + predicate), row[value]))
     return dataset

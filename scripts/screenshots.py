@@ -18,9 +18,9 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-import kg  # noqa: E402
-from kg.view import comparison_view, overview_view, render_html, write_view  # noqa: E402
-from tests.test_view import CHROMIUM, CHROMIUM_ARGS, refuse_network  # noqa: E402
+import kg
+from kg.view import comparison_view, overview_view, render_html, write_view
+from tests.test_view import CHROMIUM, CHROMIUM_ARGS, refuse_network
 
 PAIRS = (("car-t", "car-nk"), ("kymriah", "yescarta"), ("pembrolizumab", "nivolumab"))
 TABS = ("graph", "evidence", "timeline", "table")

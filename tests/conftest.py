@@ -30,7 +30,9 @@ def golden(request: pytest.FixtureRequest):
             path.parent.mkdir(exist_ok=True)
             path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         assert path.exists(), f"{path} missing: run pytest --update-golden"
-        assert document == json.loads(path.read_text(encoding="utf-8")), f"differs from {path}; review, then --update-golden"
+        assert document == json.loads(path.read_text(encoding="utf-8")), (
+            f"differs from {path}; review, then --update-golden"
+        )
 
     return check
 
@@ -53,8 +55,9 @@ def runner(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def ingested_store(tmp_path_factory: pytest.TempPathFactory, run: Callable[[Path, Path], Any], path: Path,
-                   records: int) -> Path:
+def ingested_store(
+    tmp_path_factory: pytest.TempPathFactory, run: Callable[[Path, Path], Any], path: Path, records: int
+) -> Path:
     """A fresh store with `path` ingested by `run` (one of `kg.ingest.ingest_*`), which must take
     all `records` records and report no problem."""
     store = tmp_path_factory.mktemp("ingested") / "store"

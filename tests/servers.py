@@ -48,8 +48,9 @@ class KgServer(str):
 def kg_server(store: Path, *args: str) -> Iterator[KgServer]:
     """`kg serve --port 0 ...`; yields the base URL it announces (a str with `.process`, `.stderr`)."""
     env = {**os.environ, "THERAPY_KG_STORE": str(store)}
-    process = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", "0", *args],
-                               stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", "--port", "0", *args], stderr=subprocess.PIPE, text=True, env=env
+    )
     reader = None
     try:
         assert process.stderr is not None
@@ -77,7 +78,11 @@ def oxigraph_server(location: Path) -> Iterator[str]:
     """The `oxigraph` server from PyPI, as it comes (no union default graph: `kg push` writes the merge)."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = free_port()
-    process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/", process)
@@ -129,8 +134,13 @@ def virtuoso_server(directory: Path) -> Iterator[str]:
     sql, http = free_port(), free_port()
     (directory / "www").mkdir(parents=True)
     (directory / "virtuoso.ini").write_text(_VIRTUOSO_INI.format(d=directory, sql=sql, http=http))
-    process = subprocess.Popen([binary, "+foreground", "+configfile", str(directory / "virtuoso.ini")], cwd=directory,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "+foreground", "+configfile", str(directory / "virtuoso.ini")],
+        cwd=directory,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{http}"
     try:
         _wait_for_status(base + "/sparql", process, deadline=90.0)
@@ -165,8 +175,13 @@ def _isql(isql: str, port: int, statement: str, attempts: int = 20) -> None:
     """Run one SQL statement as the fresh database's `dba`, retried while the SQL port comes up."""
     output = ""
     for _ in range(attempts):
-        done = subprocess.run([isql, f"127.0.0.1:{port}", "dba", "dba", f"exec={statement}"], capture_output=True,
-                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [isql, f"127.0.0.1:{port}", "dba", "dba", f"exec={statement}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
         output = done.stdout + done.stderr
         if done.returncode == 0 and "*** Error" not in output:
             return

@@ -72,12 +72,41 @@ def event(node: str, date: dt.date, **changes: object) -> TimelineEvent:
 
 RATES = [
     rate("crs-kymriah"),
-    rate("crs-cd19nk", "CAR-NK cell therapy", product="CD19 CAR-NK (cord blood)", trial="NCT03056339",
-         percentage=0.0, low=0.0, high=25.9, numerator=0, denominator=11, context=""),
-    rate("crs-yescarta", product="Yescarta (axicabtagene ciloleucel)", trial="ZUMA-1 (NCT02348216)",
-         percentage=93.0, low=86.4, high=96.6, numerator=94, denominator=101),
-    rate("orr-cd19nk", "CAR-NK cell therapy", RESPONSE, product="CD19 CAR-NK (cord blood)", trial="",
-         percentage=72.7, low=None, high=None, numerator=None, denominator=None, context="investigator"),
+    rate(
+        "crs-cd19nk",
+        "CAR-NK cell therapy",
+        product="CD19 CAR-NK (cord blood)",
+        trial="NCT03056339",
+        percentage=0.0,
+        low=0.0,
+        high=25.9,
+        numerator=0,
+        denominator=11,
+        context="",
+    ),
+    rate(
+        "crs-yescarta",
+        product="Yescarta (axicabtagene ciloleucel)",
+        trial="ZUMA-1 (NCT02348216)",
+        percentage=93.0,
+        low=86.4,
+        high=96.6,
+        numerator=94,
+        denominator=101,
+    ),
+    rate(
+        "orr-cd19nk",
+        "CAR-NK cell therapy",
+        RESPONSE,
+        product="CD19 CAR-NK (cord blood)",
+        trial="",
+        percentage=72.7,
+        low=None,
+        high=None,
+        numerator=None,
+        denominator=None,
+        context="investigator",
+    ),
 ]
 EVENTS = [
     event("pembro-fda-2014", dt.date(2014, 9, 4), pathway="accelerated"),
@@ -86,10 +115,16 @@ EVENTS = [
     event("pembro-fda-2021", dt.date(2021, 3, 1), kind="withdrawal", pathway=None, label="SCLC, third line"),
     event("pembro-fda-2019", dt.date(2019, 6, 17), kind="label-event", pathway=None, label="SCLC, boxed text"),
     event("kymriah-fda-2017", dt.date(2017, 8, 30), product="Kymriah (tisagenlecleucel)", label="B-ALL"),
-    event("kymriah-ema-2018", dt.date(2018, 8, 22), product="Kymriah (tisagenlecleucel)", regulator="EMA",
-          pathway="conditional"),
-    event("kymriah-pmda-2019", dt.date(2019, 3, 26), product="Kymriah (tisagenlecleucel)", regulator="PMDA",
-          pathway=None),
+    event(
+        "kymriah-ema-2018",
+        dt.date(2018, 8, 22),
+        product="Kymriah (tisagenlecleucel)",
+        regulator="EMA",
+        pathway="conditional",
+    ),
+    event(
+        "kymriah-pmda-2019", dt.date(2019, 3, 26), product="Kymriah (tisagenlecleucel)", regulator="PMDA", pathway=None
+    ),
 ]
 
 
@@ -181,8 +216,14 @@ def test_forest_plot_has_one_mark_per_rate_with_its_numbers() -> None:
     found = marks(root)
     assert set(found) == {r.node for r in RATES}
     kymriah = tooltip(found["crs-kymriah"])
-    for part in ("Kymriah (tisagenlecleucel)", "ELIANA (NCT02435849)", "8/11", "72.7 %", "95% CI 43.4–90.3 %",
-                 "any grade, Penn scale"):
+    for part in (
+        "Kymriah (tisagenlecleucel)",
+        "ELIANA (NCT02435849)",
+        "8/11",
+        "72.7 %",
+        "95% CI 43.4–90.3 %",
+        "any grade, Penn scale",
+    ):
         assert part in kymriah
     unknown_n = tooltip(found["orr-cd19nk"])
     assert "72.7 %" in unknown_n and "investigator" in unknown_n and "/" not in unknown_n.split("\n")[0]
@@ -337,8 +378,14 @@ def test_timeline_shapes_and_colours() -> None:
 
 def test_timeline_legend_explains_shapes_and_regulators() -> None:
     labels = texts(parse(timeline(EVENTS, title="Approvals")))
-    for label in ("approval, regular", "approval, accelerated", "approval, conditional", "withdrawal",
-                  "conversion to regular approval", "label change"):
+    for label in (
+        "approval, regular",
+        "approval, accelerated",
+        "approval, conditional",
+        "withdrawal",
+        "conversion to regular approval",
+        "label change",
+    ):
         assert label in labels
 
 
@@ -372,8 +419,9 @@ def test_text_from_data_is_escaped(chart: str) -> None:
             [rate(HOSTILE, HOSTILE, HOSTILE, product=HOSTILE, trial=HOSTILE, context=HOSTILE)], [HOSTILE], title=HOSTILE
         )
     else:
-        svg = timeline([event(HOSTILE, dt.date(2020, 1, 1), product=HOSTILE, regulator=HOSTILE, label=HOSTILE)],
-                       title=HOSTILE)
+        svg = timeline(
+            [event(HOSTILE, dt.date(2020, 1, 1), product=HOSTILE, regulator=HOSTILE, label=HOSTILE)], title=HOSTILE
+        )
     root = parse(svg)
     assert HOSTILE not in svg and "<script" not in svg
     assert not [e for e in root.iter() if e.tag.endswith("script")]

@@ -42,17 +42,24 @@ def test_show_car_nk_reports_the_seed_facts_with_sources(runner: CliRunner) -> N
     [trial] = [t for t in doc["trials"] if t["fields"]["nctId"][0]["value"] == "NCT03056339"]
     [patients] = trial["fields"]["patientsTreated"]
     assert patients["value"] == 11 and "src:liu-2020-nejm" in _sources(patients)
+
     def from_nejm(items: list[dict]) -> dict[str, dict]:
-        return {i["label"]: i["fields"] for i in items
-                if any("src:liu-2020-nejm" in _sources(v) for values in i["fields"].values() for v in values)}
+        return {
+            i["label"]: i["fields"]
+            for i in items
+            if any("src:liu-2020-nejm" in _sources(v) for values in i["fields"].values() for v in values)
+        }
 
     outcomes = from_nejm(doc["outcomes"])
     assert outcomes["objective response"]["numerator"][0]["value"] == 8
     assert outcomes["complete response"]["numerator"][0]["value"] == 7
     assert outcomes["complete response"]["denominator"][0]["value"] == 11
     events = from_nejm(doc["adverse_events"])
-    for label in ["cytokine release syndrome (CRS), any grade", "neurotoxicity (ICANS), any grade",
-                  "graft-versus-host disease (GvHD), any grade"]:
+    for label in [
+        "cytokine release syndrome (CRS), any grade",
+        "neurotoxicity (ICANS), any grade",
+        "graft-versus-host disease (GvHD), any grade",
+    ]:
         assert events[label]["numerator"][0]["value"] == 0
         assert events[label]["denominator"][0]["value"] == 11
     nejm = next(s for s in doc["sources"] if s["id"] == "src:liu-2020-nejm")
@@ -93,8 +100,15 @@ def test_bad_option_value_is_a_usage_error(runner: CliRunner) -> None:
 def test_list_products(runner: CliRunner) -> None:
     result = runner.invoke(app, ["list", "--type", "product", "--format", "json"])
     items = json.loads(result.stdout)
-    assert {"tisagenlecleucel", "axicabtagene-ciloleucel", "mda-cd19-car-nk", "pembrolizumab", "nivolumab",
-            "ipilimumab", "atezolizumab"} <= {i["id"] for i in items}
+    assert {
+        "tisagenlecleucel",
+        "axicabtagene-ciloleucel",
+        "mda-cd19-car-nk",
+        "pembrolizumab",
+        "nivolumab",
+        "ipilimumab",
+        "atezolizumab",
+    } <= {i["id"] for i in items}
     assert {i["type"] for i in items} == {"product"}
 
 
@@ -136,14 +150,20 @@ def test_show_gives_every_value_its_sources_kind_and_date(runner: CliRunner) -> 
     assert cited and all(set(s) == {"id", "citation", "kind", "date"} for s in cited)
     assert {s["kind"] for s in cited} >= {"review claim", "popular claim"}
     listed = {s["id"]: s for s in doc["sources"]}
-    assert listed["src:lu-2021-front-oncol"]["kind"] == "review claim" and listed["src:lu-2021-front-oncol"]["date"] == "2021-08-06"
+    assert (
+        listed["src:lu-2021-front-oncol"]["kind"] == "review claim"
+        and listed["src:lu-2021-front-oncol"]["date"] == "2021-08-06"
+    )
     table = runner.invoke(app, ["show", "car-nk"])
     assert table.exit_code == 0 and "review 2021-08-06]" in table.stdout and "review claim, 2021-08-06." in table.stdout
 
 
 # --- conventions: every help example runs, groups in any case, whole query names, --summary ---------
 
-_NEEDS_A_SERVER = {"serve": "starts a server (tests/test_server.py)", "push": "needs a Graph Store (tests/test_remote.py)"}
+_NEEDS_A_SERVER = {
+    "serve": "starts a server (tests/test_server.py)",
+    "push": "needs a Graph Store (tests/test_remote.py)",
+}
 
 
 def _examples() -> list[tuple[str, list[str]]]:
@@ -171,12 +191,16 @@ def test_every_command_has_an_example() -> None:
     from typer.main import get_command
 
     group = get_command(app)
-    commands = [name for name in group.commands if name not in ("ingest",)] + [f"ingest {n}" for n in group.commands["ingest"].commands]
+    commands = [name for name in group.commands if name not in ("ingest",)] + [
+        f"ingest {n}" for n in group.commands["ingest"].commands
+    ]
     assert set(commands) <= {path for path, _ in _examples()}
 
 
 @pytest.mark.parametrize("path, argv", _examples(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
-def test_every_help_example_runs(runner: CliRunner, tmp_path, monkeypatch: pytest.MonkeyPatch, path: str, argv: list[str]) -> None:
+def test_every_help_example_runs(
+    runner: CliRunner, tmp_path, monkeypatch: pytest.MonkeyPatch, path: str, argv: list[str]
+) -> None:
     """Run as a user would copy it, in an empty folder holding the files the example names (real
     fixtures under the example's file names); a --store in an example points at a fresh folder."""
     import shutil
@@ -230,20 +254,26 @@ def test_summary_collapses_evidence_into_ranges(runner: CliRunner) -> None:
     full = json.loads(runner.invoke(app, ["compare", "car-t", "car-nk", "--format", "json"]).stdout)
     short = json.loads(runner.invoke(app, ["compare", "car-t", "car-nk", "--summary", "--format", "json"]).stdout)
     assert [r["property"] for r in full["rows"]] == [r["property"] for r in short["rows"]]
-    for before, after in zip(full["rows"], short["rows"]):
-        for cell, collapsed in zip(before["cells"], after["cells"]):
+    for before, after in zip(full["rows"], short["rows"], strict=True):
+        for cell, collapsed in zip(before["cells"], after["cells"], strict=True):
             if before["property"].startswith(("tkg:", "trial:registered")) or len(cell) <= 1:
                 assert collapsed == cell
                 continue
             [value] = collapsed
             assert value["value"] == {"items": len(cell)}
             assert {s["id"] for s in value["sources"]} == {s["id"] for v in cell for s in v["sources"]}
-    crs = next(r for r in short["rows"] if r["property"].startswith("adverse-event:") and r["property"].endswith("crs:tkg:AnyGrade"))
+    crs = next(
+        r
+        for r in short["rows"]
+        if r["property"].startswith("adverse-event:") and r["property"].endswith("crs:tkg:AnyGrade")
+    )
     import re
 
     assert re.fullmatch(r"\d+–\d+ % · \d+ products · \d+ trials", crs["cells"][0][0]["label"])
     table = runner.invoke(app, ["compare", "car-t", "car-nk", "--summary", "--no-sources", "--no-pager"]).stdout
-    assert len(table.splitlines()) < len(runner.invoke(app, ["compare", "car-t", "car-nk", "--no-sources"]).stdout.splitlines())
+    assert len(table.splitlines()) < len(
+        runner.invoke(app, ["compare", "car-t", "car-nk", "--no-sources"]).stdout.splitlines()
+    )
 
 
 def test_shell_completion_is_offered(runner: CliRunner) -> None:
@@ -251,6 +281,7 @@ def test_shell_completion_is_offered(runner: CliRunner) -> None:
 
 
 # --- no tracebacks: each mistake gets one line and the documented exit code ------------------------
+
 
 def _mistakes(tmp: Path) -> list[tuple[list[str], int, str]]:
     a_file = tmp / "a-file"
@@ -279,7 +310,9 @@ def test_user_mistakes_get_one_line_errors(runner: CliRunner, tmp_path) -> None:
     for args, code, message in _mistakes(tmp_path):
         result = runner.invoke(app, args)
         assert (result.exit_code, message in result.output, "Traceback" in result.output) == (code, True, False), (
-            args, result.output)
+            args,
+            result.output,
+        )
 
 
 def test_a_damaged_store_is_built_again(tmp_path) -> None:
@@ -305,7 +338,10 @@ def test_damaged_ingested_records_are_a_clear_error_and_nothing_changes(tmp_path
     runner = CliRunner()
     for damaged, message in ((ingest.MANIFEST, "The list of ingested records"), (ingest.RECORDS, "are damaged")):
         root = tmp_path / damaged / "store"
-        assert runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT02435849.json")]).exit_code == 0
+        assert (
+            runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT02435849.json")]).exit_code
+            == 0
+        )
         path = root / "ingested" / damaged
         path.write_text(path.read_text(encoding="utf-8") + "\n<a> garbage {\n", encoding="utf-8")
         before = {p.name: p.read_bytes() for p in (root / "ingested").iterdir()}

@@ -56,8 +56,10 @@ def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner
     assert "src:cancerfax-2020-car-nk" in _sources(_row(doc, "tkg:cellSource")["cells"][1])
     assert "src:lu-2021-front-oncol" in _sources(_row(doc, "tkg:crsRisk")["cells"][1])
     # CAR-T as a whole states neither: each value is shown for the sub-modality its source describes
-    scopes = {prop: [(v["value"], v["applies_to"]) for v in _row(doc, prop)["cells"][0]]
-              for prop in ("tkg:cellSource", "tkg:hlaMatchingRequired", "tkg:offTheShelf", "tkg:gvhdRisk")}
+    scopes = {
+        prop: [(v["value"], v["applies_to"]) for v in _row(doc, prop)["cells"][0]]
+        for prop in ("tkg:cellSource", "tkg:hlaMatchingRequired", "tkg:offTheShelf", "tkg:gvhdRisk")
+    }
     assert scopes == {
         "tkg:cellSource": [("tkg:Allogeneic", "allogeneic-car-t"), ("tkg:Autologous", "autologous-car-t")],
         "tkg:hlaMatchingRequired": [(True, "allogeneic-car-t")],
@@ -67,10 +69,17 @@ def test_car_t_vs_car_nk_shows_the_seed_contrasts_with_sources(runner: CliRunner
     observed = _row(doc, "adverse-event:crs:tkg:AnyGrade")
     assert observed["group"] == "safety"
     nejm = [v for v in observed["cells"][1] if "src:liu-2020-nejm" in _sources([v])]
-    assert [v["value"] for v in nejm] == [{
-        "numerator": 0, "denominator": 11, "percentage": None, "product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)",
-        "trial": "Cord blood-derived CD19 CAR-NK cells in B-lymphoid malignancies (NCT03056339)",
-        "context": "patients also counted in marin-2024-crs", "interval": [0.0, 25.9]}]  # Wilson 95 % interval of 0/11
+    assert [v["value"] for v in nejm] == [
+        {
+            "numerator": 0,
+            "denominator": 11,
+            "percentage": None,
+            "product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)",
+            "trial": "Cord blood-derived CD19 CAR-NK cells in B-lymphoid malignancies (NCT03056339)",
+            "context": "patients also counted in marin-2024-crs",
+            "interval": [0.0, 25.9],
+        }
+    ]  # Wilson 95 % interval of 0/11
 
 
 def test_product_vs_product_marks_inherited_values(runner: CliRunner) -> None:
@@ -102,10 +111,14 @@ def test_every_approved_indication_with_line_setting_biomarker_and_partners(runn
     labels = sorted(v["label"] for v in atezolizumab)
     assert labels[0].startswith("2016-05-18, urothelial carcinoma")
     [tnbc] = [label for label in labels if "triple-negative" in label]
-    assert tnbc.startswith("2019-03-08, triple-negative breast cancer, advanced or metastatic, PD-L1-stained immune cells")
+    assert tnbc.startswith(
+        "2019-03-08, triple-negative breast cancer, advanced or metastatic, PD-L1-stained immune cells"
+    )
     assert "with paclitaxel protein-bound" in tnbc and tnbc.endswith("withdrawn 2021-10-06")
-    assert ("2017-05-01, urothelial carcinoma, second line, advanced or metastatic (accelerated approval), withdrawn 2021-02-19"
-            in [v["label"].split(" [")[0] for v in durvalumab])
+    assert (
+        "2017-05-01, urothelial carcinoma, second line, advanced or metastatic (accelerated approval), withdrawn 2021-02-19"
+        in [v["label"].split(" [")[0] for v in durvalumab]
+    )
     rows = [r["property"] for r in doc["rows"]]
     assert rows.index("approval:fda") + 1 == rows.index("approval:fda:indications")
 
@@ -120,7 +133,9 @@ def test_label_safety_actions_in_date_order_with_the_products_they_cover(runner:
     doc = _json(runner, "kymriah", "aucatzyl")
     [kymriah, aucatzyl] = _row(doc, "label-event:label-events")["cells"]
     assert [(v["value"]["date"], v["value"]["action"]) for v in kymriah] == [
-        ("2024-04-18", "tkg:BoxedWarningRequired"), ("2025-06-27", "tkg:RemsEliminated")]
+        ("2024-04-18", "tkg:BoxedWarningRequired"),
+        ("2025-06-27", "tkg:RemsEliminated"),
+    ]
     assert all(", for " not in v["label"] for v in kymriah)  # about Kymriah itself
     assert aucatzyl == []  # approved later, never under a REMS
     modality = _row(_json(runner, "car-t", "car-nk"), "label-event:label-events")["cells"][0]
@@ -129,7 +144,7 @@ def test_label_safety_actions_in_date_order_with_the_products_they_cover(runner:
 
 def test_conflicting_sources_are_all_shown_and_flagged(graph: kg.TherapyGraph) -> None:
     comparison = compare(graph, ["car-t", "car-nk"])
-    gvhd = next(r for r in comparison.rows if r.property == "tkg:gvhdRisk")
+    gvhd = next(r for r in comparison.rows if r.key == "tkg:gvhdRisk")
     assert gvhd.conflict
     assert {(f.value, tuple(f.sources)) for f in gvhd.cells[1]} == {
         ("tkg:RiskMinimal", ("src:cancerfax-2020-car-nk",)),
@@ -187,7 +202,8 @@ def test_csv_parses_with_one_column_per_therapy(runner: CliRunner) -> None:
     assert rows[0] == ["group", "property", "label", "differs", "CAR-T cell therapy", "CAR-NK cell therapy"]
     by_property = {r[1]: r for r in rows[1:]}
     assert by_property["tkg:cellSource"][4].startswith(
-        "allogeneic (for allogeneic-car-t) [src:lu-2021-front-oncol review 2021-08-06] | autologous (for autologous-car-t) [")
+        "allogeneic (for allogeneic-car-t) [src:lu-2021-front-oncol review 2021-08-06] | autologous (for autologous-car-t) ["
+    )
     assert "src:cancerfax-2020-car-nk" in by_property["tkg:cellSource"][5]
     assert all(len(r) == 6 for r in rows)
 
@@ -278,8 +294,13 @@ def test_table_markdown_and_html_show_kind_and_date_and_weaken_popular_claims(ru
 def test_evidence_option_keeps_values_a_strong_enough_source_states(runner: CliRunner) -> None:
     strict = json.loads(_invoke(runner, "--format", "json", "--evidence", "primary"))
     kinds = {s["id"]: s["kind"] for s in strict["sources"]}
-    assert strict["rows"] and set(kinds.values()) <= {"primary evidence", "regulatory document", "registry record",
-                                                       "review claim", "popular claim"}
+    assert strict["rows"] and set(kinds.values()) <= {
+        "primary evidence",
+        "regulatory document",
+        "registry record",
+        "review claim",
+        "popular claim",
+    }
     for row in strict["rows"]:
         for cell in row["cells"]:
             for value in cell:
@@ -297,7 +318,9 @@ def test_rates_say_what_they_count(runner: CliRunner) -> None:
     responses = [v["label"] for v in _row(doc, "outcome:tkg:ObjectiveResponse")["cells"][0]]
     assert any("72% of 101" in r and "assessed by independent review committee" in r for r in responses)
     assert any("82% of 101" in r and "(infused)" in r for r in responses)
-    graded = [v["label"] for row in doc["rows"] if row["property"].startswith("adverse-event:crs") for v in row["cells"][1]]
+    graded = [
+        v["label"] for row in doc["rows"] if row["property"].startswith("adverse-event:crs") for v in row["cells"][1]
+    ]
     assert any("Penn grading scale (University of Pennsylvania)" in label for label in graded)
     overlap = json.loads(runner.invoke(app, ["compare", "mda-cd19-car-nk", "kymriah", "--format", "json"]).stdout)
     liu = [v["label"] for v in _row(overlap, "adverse-event:crs:tkg:AnyGrade")["cells"][0] if "0/11" in v["label"]]

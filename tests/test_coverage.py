@@ -8,8 +8,8 @@ import json
 from typer.testing import CliRunner
 
 import kg
-from kg.cli import app
 from kg import coverage as coverage_module
+from kg.cli import app
 from kg.coverage import OFFICIAL_KINDS, coverage, official_sources
 from kg.query import named
 from kg.resources import DATA_DIR
@@ -53,15 +53,23 @@ def test_the_newest_label_version_read(graph: kg.TherapyGraph) -> None:
     products = _by_id(graph)
     assert products["axicabtagene-ciloleucel"].labels == coverage_module.Count(1, "2026-07-23")
     assert products["ft596"].labels is None
-    rows = graph.select("SELECT ?p (MAX(STR(?d)) AS ?latest) WHERE { ?s tkg:prescribingInformationOf ?p ; dcterms:issued ?d }"
-                        " GROUP BY ?p")
+    rows = graph.select(
+        "SELECT ?p (MAX(STR(?d)) AS ?latest) WHERE { ?s tkg:prescribingInformationOf ?p ; dcterms:issued ?d }"
+        " GROUP BY ?p"
+    )
     assert {str(r["p"]).rsplit("/", 1)[1]: r["latest"] for r in rows} == {
-        p.id: p.labels.latest for p in products.values() if p.labels}
+        p.id: p.labels.latest for p in products.values() if p.labels
+    }
 
 
 def test_coverage_of_the_products_under_a_therapy(graph: kg.TherapyGraph) -> None:
-    assert set(_by_id(graph, "pd-l1-inhibitor")) == {"atezolizumab", "atezolizumab-hyaluronidase", "avelumab",
-                                                     "cosibelimab", "durvalumab"}
+    assert set(_by_id(graph, "pd-l1-inhibitor")) == {
+        "atezolizumab",
+        "atezolizumab-hyaluronidase",
+        "avelumab",
+        "cosibelimab",
+        "durvalumab",
+    }
 
 
 def test_cli_table_json_and_unknown_therapy(runner: CliRunner) -> None:

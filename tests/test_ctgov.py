@@ -90,7 +90,16 @@ def test_reads_directories_recursively() -> None:
     found = list(records([DATA], InterventionMatcher({}, ())))
     good = sorted(r.key for r in found if isinstance(r, TrialRecord))
     assert good == sorted(
-        ["NCT03056339", "NCT02435849", "NCT02435849", "NCT01866319", "NCT09000001", "NCT01844505", "NCT05020678", "NCT09000002"]
+        [
+            "NCT03056339",
+            "NCT02435849",
+            "NCT02435849",
+            "NCT01866319",
+            "NCT09000001",
+            "NCT01844505",
+            "NCT05020678",
+            "NCT09000002",
+        ]
     )
     assert len([r for r in found if isinstance(r, Problem)]) == 6
 
@@ -102,7 +111,8 @@ def test_problems_name_the_file_and_the_line() -> None:
     assert found[1] == Problem(f"{path}:3", "invalid JSON: Expecting value (column 46)")
     assert str(found[2]) == f"{path}:4: expected a study object, found a string"
     assert found[3] == Problem(
-        f"{path}:5", "protocolSection.identificationModule.nctId: an NCT number is 'NCT' and eight digits, found 'NCT123'"
+        f"{path}:5",
+        "protocolSection.identificationModule.nctId: an NCT number is 'NCT' and eight digits, found 'NCT123'",
     )
 
 
@@ -132,7 +142,9 @@ def test_pages_and_files_of_the_wrong_shape_are_problems(tmp_path: Path) -> None
 
 def test_missing_nct_id_is_a_problem_at_the_record(matcher: InterventionMatcher) -> None:
     item = study("invalid/missing-nct.json")
-    assert to_record(item.data, matcher, item.where) == Problem(item.where, "missing protocolSection.identificationModule.nctId")
+    assert to_record(item.data, matcher, item.where) == Problem(
+        item.where, "missing protocolSection.identificationModule.nctId"
+    )
 
 
 def test_phases_as_a_string_is_a_problem(matcher: InterventionMatcher) -> None:
@@ -151,7 +163,11 @@ def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return data
 
 
-ID, STATUS, DESIGN = "protocolSection.identificationModule", "protocolSection.statusModule", "protocolSection.designModule"
+ID, STATUS, DESIGN = (
+    "protocolSection.identificationModule",
+    "protocolSection.statusModule",
+    "protocolSection.designModule",
+)
 EVENTS = "resultsSection.adverseEventsModule"
 
 
@@ -162,21 +178,39 @@ EVENTS = "resultsSection.adverseEventsModule"
         (f"{ID}.nctId", "nct03056339", "an NCT number is 'NCT' and eight digits, found 'nct03056339'"),
         (f"{ID}.briefTitle", " ", f"missing {ID}.briefTitle"),
         (f"{STATUS}.lastUpdatePostDateStruct", None, f"missing {STATUS}.lastUpdatePostDateStruct.date"),
-        (f"{STATUS}.startDateStruct.date", "2017-13", f"{STATUS}.startDateStruct.date: expected a date (YYYY-MM-DD or YYYY-MM), found '2017-13'"),
+        (
+            f"{STATUS}.startDateStruct.date",
+            "2017-13",
+            f"{STATUS}.startDateStruct.date: expected a date (YYYY-MM-DD or YYYY-MM), found '2017-13'",
+        ),
         (f"{STATUS}.startDateStruct.date", "June 2017", "expected a date"),
         (f"{DESIGN}.phases", ["PHASE5"], f"{DESIGN}.phases[0]: unknown phase 'PHASE5'"),
-        (f"{DESIGN}.enrollmentInfo.count", "11", f"{DESIGN}.enrollmentInfo.count: expected a non-negative whole number, found '11'"),
+        (
+            f"{DESIGN}.enrollmentInfo.count",
+            "11",
+            f"{DESIGN}.enrollmentInfo.count: expected a non-negative whole number, found '11'",
+        ),
         (f"{DESIGN}.enrollmentInfo.count", True, "expected a non-negative whole number, found True"),
         (f"{DESIGN}.enrollmentInfo", [11], f"{DESIGN}.enrollmentInfo: expected an object, found a list"),
-        ("protocolSection.armsInterventionsModule.interventions.2.name", None, "missing protocolSection.armsInterventionsModule.interventions[2].name"),
+        (
+            "protocolSection.armsInterventionsModule.interventions.2.name",
+            None,
+            "missing protocolSection.armsInterventionsModule.interventions[2].name",
+        ),
         ("protocolSection.conditionsModule.conditions", [["CLL"]], "conditions[0]: expected a string, found a list"),
         (f"{ID}.officialTitle", "\ud800", f"{ID}.officialTitle: not valid Unicode text"),
-        (f"{EVENTS}.otherEvents.0.stats.1.numAffected", 3, f"{EVENTS}.otherEvents[0].stats[1]: numAffected 3 is more than numAtRisk 2"),
+        (
+            f"{EVENTS}.otherEvents.0.stats.1.numAffected",
+            3,
+            f"{EVENTS}.otherEvents[0].stats[1]: numAffected 3 is more than numAtRisk 2",
+        ),
         (f"{EVENTS}.otherEvents.0.stats.1.groupId", "EG009", "no event group 'EG009' in eventGroups"),
         ("resultsSection", "none", "resultsSection: expected an object, found a string"),
     ],
 )
-def test_wrong_types_and_values_are_problems_never_errors(matcher: InterventionMatcher, path: str, value: Any, message: str) -> None:
+def test_wrong_types_and_values_are_problems_never_errors(
+    matcher: InterventionMatcher, path: str, value: Any, message: str
+) -> None:
     data = _set(study("NCT03056339.json").data, path, value)
     problem = to_record(data, matcher, "somewhere.json")
     assert isinstance(problem, Problem) and problem.where == "somewhere.json"
@@ -194,12 +228,18 @@ def test_records_that_are_not_objects_are_problems(matcher: InterventionMatcher,
 def test_record_graph_describes_its_own_source(matcher: InterventionMatcher) -> None:
     record = convert(study("NCT03056339.json").data, matcher)
     source = "src:ctgov-NCT03056339"
-    assert (record.key, record.last_update, record.graph) == ("NCT03056339", "2023-06-22", vocab.SOURCE + "ctgov-NCT03056339")
+    assert (record.key, record.last_update, record.graph) == (
+        "NCT03056339",
+        "2023-06-22",
+        vocab.SOURCE + "ctgov-NCT03056339",
+    )
     assert {q.graph_name for q in record.quads} == {ox.NamedNode(record.graph)}
     assert len(record.quads) == len(set(record.quads))
     assert values(record, source, "rdf:type") == {iri("tkg:IngestedRecord")}
     assert values(record, source, "dcterms:title") == text(CAR_NK_TITLE)
-    assert values(record, source, "dcterms:bibliographicCitation") == text("ClinicalTrials.gov record NCT03056339, last updated 2023-06-22.")
+    assert values(record, source, "dcterms:bibliographicCitation") == text(
+        "ClinicalTrials.gov record NCT03056339, last updated 2023-06-22."
+    )
     assert values(record, source, "tkg:nctId") == text("NCT03056339")
     assert values(record, source, "tkg:url") == {typed("https://clinicaltrials.gov/study/NCT03056339", "anyURI")}
     assert values(record, source, "dcterms:modified") == {typed("2023-06-22", "date")}
@@ -319,7 +359,10 @@ def test_products_are_matched_by_whole_names_only() -> None:
 
 def test_adverse_events_of_interest_per_results_group(matcher: InterventionMatcher) -> None:
     found = observations(convert(study("NCT03056339.json").data, matcher))
-    summary = sorted((o["adverseEvent"], o["eventCategory"], o["groupTitle"], o["numerator"], o["denominator"]) for o in found.values())
+    summary = sorted(
+        (o["adverseEvent"], o["eventCategory"], o["groupTitle"], o["numerator"], o["denominator"])
+        for o in found.values()
+    )
     assert summary == [
         ("crs", "tkg:OtherAdverseEvents", "Phase I (Dose Escalation)", "0", "9"),
         ("crs", "tkg:OtherAdverseEvents", "Phase II (Expansion)", "0", "2"),
@@ -353,7 +396,10 @@ def _with_crs(data: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(data)
     groups = data["resultsSection"]["adverseEventsModule"]["eventGroups"]
     data["resultsSection"]["adverseEventsModule"]["seriousEvents"] = [
-        {"term": "Cytokine Release Syndrome", "stats": [{"groupId": g["id"], "numAffected": 1, "numAtRisk": 10} for g in groups]}
+        {
+            "term": "Cytokine Release Syndrome",
+            "stats": [{"groupId": g["id"], "numAffected": 1, "numAtRisk": 10} for g in groups],
+        }
     ]
     return data
 
@@ -379,9 +425,14 @@ def test_control_arms_and_combinations_are_not_attributed(matcher: InterventionM
     arms["interventions"].append({"type": "DRUG", "name": "Dacarbazine", "armGroupLabels": ["Standard of care"]})
     groups = data["resultsSection"]["adverseEventsModule"]["eventGroups"]
     groups.append({"id": "EG003", "title": "Standard of care"})
-    data["resultsSection"]["adverseEventsModule"]["seriousEvents"][0]["stats"].append({"groupId": "EG003", "numAffected": 0, "numAtRisk": 5})
+    data["resultsSection"]["adverseEventsModule"]["seriousEvents"][0]["stats"].append(
+        {"groupId": "EG003", "numAffected": 0, "numAtRisk": 5}
+    )
     found = observations(convert(data, matcher))
-    assert sorted(o["groupTitle"] for o in found.values()) == ["Pembrolizumab 10 mg/kg Q2W", "Pembrolizumab 10 mg/kg Q3W"]
+    assert sorted(o["groupTitle"] for o in found.values()) == [
+        "Pembrolizumab 10 mg/kg Q2W",
+        "Pembrolizumab 10 mg/kg Q3W",
+    ]
 
 
 def test_groups_without_patients_at_risk_are_left_out(matcher: InterventionMatcher) -> None:

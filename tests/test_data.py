@@ -37,7 +37,7 @@ def test_source_file_describes_itself_first(path: Path) -> None:
 
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_product_has_a_target_with_a_source(graph: kg.TherapyGraph, product: str) -> None:
-    row = next(r for r in graph.therapies.properties(graph.resolve(product)) if r.property == "tkg:targetAntigen")
+    row = next(r for r in graph.therapies.properties(graph.resolve(product)) if r.key == "tkg:targetAntigen")
     assert row.facts, f"{product} has no tkg:targetAntigen"
     assert all(f.sources for f in row.facts)
 
@@ -94,14 +94,29 @@ def test_audited_corrections_stay_corrected(graph) -> None:
     """Corrections from the outside audit of the facts, each checked against its source."""
     zuma3 = graph.select("SELECT ?phase WHERE { tkgr:NCT02614066 tkg:trialPhase ?phase }")
     assert {r["phase"].rsplit("#", 1)[1] for r in zuma3} == {"Phase1", "Phase2"}
-    warned = {r["p"].rsplit("/", 1)[1] for r in graph.select(
-        "SELECT ?p WHERE { GRAPH ?g { ?p tkg:boxedWarning tkgr:secondary-hematological-malignancy } ?g tkg:claimKind tkg:RegulatoryClaim }")}
-    assert warned >= {"tisagenlecleucel", "idecabtagene-vicleucel", "axicabtagene-ciloleucel", "brexucabtagene-autoleucel",
-                      "lisocabtagene-maraleucel", "ciltacabtagene-autoleucel", "obecabtagene-autoleucel"}
+    warned = {
+        r["p"].rsplit("/", 1)[1]
+        for r in graph.select(
+            "SELECT ?p WHERE { GRAPH ?g { ?p tkg:boxedWarning tkgr:secondary-hematological-malignancy } ?g tkg:claimKind tkg:RegulatoryClaim }"
+        )
+    }
+    assert warned >= {
+        "tisagenlecleucel",
+        "idecabtagene-vicleucel",
+        "axicabtagene-ciloleucel",
+        "brexucabtagene-autoleucel",
+        "lisocabtagene-maraleucel",
+        "ciltacabtagene-autoleucel",
+        "obecabtagene-autoleucel",
+    }
     # a source read from a repost names the original and says where it was read; its link is not the repost's
     sources = graph.therapies.sources()
-    for source_id in ("src:akeso-2025-penpulimab-press-release", "src:nkarta-2022-04-press-release",
-                      "src:nkarta-2022-12-press-release", "src:bms-2022-opdualag-press-release"):
+    for source_id in (
+        "src:akeso-2025-penpulimab-press-release",
+        "src:nkarta-2022-04-press-release",
+        "src:nkarta-2022-12-press-release",
+        "src:bms-2022-opdualag-press-release",
+    ):
         source = sources[source_id]
         assert source.read_at and source.url is None and "Read as reposted by" in source.citation
     # a source read in two copies lists both, in a stable order, and is still one source
@@ -112,8 +127,21 @@ def test_audited_corrections_stay_corrected(graph) -> None:
 # Host-name words that mark a test, staging, development or preview deployment, and hosts that
 # serve previews or proxied copies of other sites; a bare IP address is an unmarked mirror. A source
 # read there may not be what its publisher published.
-_NOT_PUBLISHED = {"test", "testing", "staging", "stage", "stg", "dev", "develop", "development", "preview",
-                  "sandbox", "qa", "uat", "beta"}
+_NOT_PUBLISHED = {
+    "test",
+    "testing",
+    "staging",
+    "stage",
+    "stg",
+    "dev",
+    "develop",
+    "development",
+    "preview",
+    "sandbox",
+    "qa",
+    "uat",
+    "beta",
+}
 _PREVIEW_HOSTS = ("vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "github.dev", "proxy.weglot.com")
 
 
@@ -137,8 +165,10 @@ def _unpublished_host(url: str) -> bool:
 
 
 def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyGraph) -> None:
-    rows = graph.select("SELECT ?source ?address WHERE { ?source a ?kind ; tkg:url|tkg:readAt ?address . "
-                        "?kind rdfs:subClassOf* tkg:Source }")
+    rows = graph.select(
+        "SELECT ?source ?address WHERE { ?source a ?kind ; tkg:url|tkg:readAt ?address . "
+        "?kind rdfs:subClassOf* tkg:Source }"
+    )
     assert rows
     bad = sorted(f"{r['source']} {r['address']}" for r in rows if _unpublished_host(str(r["address"])))
     assert bad == []
@@ -172,12 +202,16 @@ def test_every_cross_reference_was_checked_and_says_where() -> None:
 
     stated = {
         (s["entity"].value.removeprefix(vocab.RESOURCE), identifier(s["match"].value))
-        for s in _products_store.query("SELECT ?entity ?match WHERE { ?entity <http://www.w3.org/2004/02/skos/core#exactMatch> ?match }")
+        for s in _products_store.query(
+            "SELECT ?entity ?match WHERE { ?entity <http://www.w3.org/2004/02/skos/core#exactMatch> ?match }"
+        )
     }
     assert len(stated) > 150
     assert sorted(str(i.iri) for _, i in stated if i.scheme == "other") == []
     ledger = _ledger()
-    assert sorted((r["resource"], r["scheme"], r["id"]) for r in ledger) == sorted((e, i.scheme, i.id) for e, i in stated)
+    assert sorted((r["resource"], r["scheme"], r["id"]) for r in ledger) == sorted(
+        (e, i.scheme, i.id) for e, i in stated
+    )
     unsourced = [r for r in ledger if not re.search(r"https?://|github:[\w.-]+/[\w.-]+/", r["checked_in"])]
     assert unsourced == []
     assert [u for r in ledger for u in re.findall(r"https?://[^\s)]+", r["checked_in"]) if _unpublished_host(u)] == []

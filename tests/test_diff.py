@@ -28,13 +28,18 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     text = path.read_text(encoding="utf-8")
     date = 'tkg:approvalDate "2019-04-19"^^xsd:date'
     assert text.count(date) == 1 and "tkg:lineOfTherapy tkg:FirstLine ;" in text
-    path.write_text(text.replace(date, 'tkg:approvalDate "2019-04-20"^^xsd:date')
-                    .replace("    tkg:lineOfTherapy tkg:FirstLine ;\n", ""), encoding="utf-8")
+    path.write_text(
+        text.replace(date, 'tkg:approvalDate "2019-04-20"^^xsd:date').replace(
+            "    tkg:lineOfTherapy tkg:FirstLine ;\n", ""
+        ),
+        encoding="utf-8",
+    )
     (new / "sources" / "fixture-2026-note.ttl").write_text(
         "@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .\n@prefix src: <https://w3id.org/therapy-kg/source/> .\n"
         "@prefix dcterms: <http://purl.org/dc/terms/> .\n"
         'src:fixture-2026-note a tkg:WebPage ; dcterms:title "A note" ; dcterms:bibliographicCitation "A note." .\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return old, new
 
 
@@ -43,7 +48,10 @@ def test_changed_removed_and_added_facts_by_source(versions: tuple[Path, Path]) 
     by_kind = {(c.kind, c.source, c.predicate): c for c in result.changes}
     changed = by_kind[("changed", "src:fda-2019-pembrolizumab-rcc-axitinib", "tkg:approvalDate")]
     assert (changed.subject, changed.old, changed.new) == (
-        "tkgr:approval-pembrolizumab-fda-2019-rcc-axitinib", ['"2019-04-19"^^xsd:date'], ['"2019-04-20"^^xsd:date'])
+        "tkgr:approval-pembrolizumab-fda-2019-rcc-axitinib",
+        ['"2019-04-19"^^xsd:date'],
+        ['"2019-04-20"^^xsd:date'],
+    )
     assert ("removed", "src:fda-2019-pembrolizumab-rcc-axitinib", "tkg:lineOfTherapy") in by_kind
     added = [c for c in result.changes if c.kind == "added"]
     assert {c.source for c in added} == {"src:fixture-2026-note"} and len(added) == 3

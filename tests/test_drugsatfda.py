@@ -46,8 +46,15 @@ def test_every_approved_submission_becomes_an_action(loaded: Path) -> None:
 
 def test_an_action_carries_date_class_priority_and_fdas_documents(loaded: Path) -> None:
     [original] = [r for r in _actions(loaded, therapy="ipilimumab") if r["submission"] == "original application"]
-    assert (str(original["date"]), original["class"], original["priority"]) == ("2011-03-25", "Type 1 - New Molecular Entity", "priority")
-    assert "http://www.accessdata.fda.gov/drugsatfda_docs/appletter/2011/125377s000ltr.pdf" in original["documents"].split()
+    assert (str(original["date"]), original["class"], original["priority"]) == (
+        "2011-03-25",
+        "Type 1 - New Molecular Entity",
+        "priority",
+    )
+    assert (
+        "http://www.accessdata.fda.gov/drugsatfda_docs/appletter/2011/125377s000ltr.pdf"
+        in original["documents"].split()
+    )
     assert original["source"] == SRC + "drugsatfda-bla-125377"
 
 
@@ -56,21 +63,28 @@ def test_products_are_matched_by_brand_or_ingredient(loaded: Path) -> None:
     products = {r["product"] for r in _actions(loaded)}
     assert "Libtayo (cemiplimab)" in products and len(products) == 7
     assert {r["product"] for r in _actions(loaded, therapy="pd-l1-inhibitor")} == {
-        "Tecentriq (atezolizumab)", "Bavencio (avelumab)", "Imfinzi (durvalumab)"}
+        "Tecentriq (atezolizumab)",
+        "Bavencio (avelumab)",
+        "Imfinzi (durvalumab)",
+    }
 
 
 def test_the_first_original_approval_meets_the_curated_one(loaded: Path) -> None:
     """Keytruda's BLA 125514 original approval is the approval curated sources describe: one date,
     now stated by both; Opdivo's later BLA 125527 (a new indication as its own BLA) is not."""
     graph = kg.open_graph(loaded)
-    rows = graph.select("SELECT ?date ?source WHERE { GRAPH ?source { tkgr:approval-pembrolizumab-fda-2014 tkg:approvalDate ?date } }")
+    rows = graph.select(
+        "SELECT ?date ?source WHERE { GRAPH ?source { tkgr:approval-pembrolizumab-fda-2014 tkg:approvalDate ?date } }"
+    )
     assert {str(r["date"]) for r in rows} == {"2014-09-04"}
     assert {SRC + "fda-2014-pembrolizumab", SRC + "drugsatfda-bla-125514"} <= {r["source"] for r in rows}
     firsts = graph.select("SELECT ?approval WHERE { ?action tkg:application tkgr:bla-125527 ; tkg:approval ?approval }")
     assert firsts == []
     dates = [r for r in graph.select(named("source-disagreements").text) if r["property"] == "approval date"]
     assert {r["subject"] for r in dates} == {  # the curated disagreements only
-        "FDA approval of Abecma, 2021", "EU conditional marketing authorisation of Carvykti, 2022"}
+        "FDA approval of Abecma, 2021",
+        "EU conditional marketing authorisation of Carvykti, 2022",
+    }
 
 
 def test_ingesting_the_same_export_again_changes_nothing(loaded: Path) -> None:
@@ -110,8 +124,11 @@ def test_the_zip_fda_distributes_is_read_as_its_folder(tmp_path: Path) -> None:
 
 def test_applications_of_other_drugs_are_left_out(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    for name, row in [("Applications.txt", "020000\tNDA\t\tACME\r\n"), ("Products.txt", "020000\t001\tTABLET\t5MG\t0\tASPIRINA\tASPIRIN\t\r\n"),
-                      ("Submissions.txt", "020000\t7\tORIG\t1\tAP\t1990-01-01 00:00:00\t\tSTANDARD\r\n")]:
+    for name, row in [
+        ("Applications.txt", "020000\tNDA\t\tACME\r\n"),
+        ("Products.txt", "020000\t001\tTABLET\t5MG\t0\tASPIRINA\tASPIRIN\t\r\n"),
+        ("Submissions.txt", "020000\t7\tORIG\t1\tAP\t1990-01-01 00:00:00\t\tSTANDARD\r\n"),
+    ]:
         with open(folder / name, "a", encoding="utf-8", newline="") as handle:
             handle.write(row)
     report = ingest.ingest_drugsatfda(tmp_path / "store", folder)
@@ -121,11 +138,16 @@ def test_applications_of_other_drugs_are_left_out(tmp_path: Path) -> None:
 def test_a_malformed_application_is_skipped_and_named(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     text = (folder / "Submissions.txt").read_text(encoding="utf-8")
-    (folder / "Submissions.txt").write_text(text.replace("761097\t7\tORIG\t1\tAP\t2018-09-28", "761097\t7\tORIG\t1\tAP\t2018-13-28"),
-                                            encoding="utf-8", newline="")
+    (folder / "Submissions.txt").write_text(
+        text.replace("761097\t7\tORIG\t1\tAP\t2018-09-28", "761097\t7\tORIG\t1\tAP\t2018-13-28"),
+        encoding="utf-8",
+        newline="",
+    )
     result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "ingest", "drugsatfda", str(folder)])
     assert result.exit_code == 1, result.output
-    assert "9 applications ingested" in result.output and "BLA 761097" in result.output and "2018-13-28" in result.output
+    assert (
+        "9 applications ingested" in result.output and "BLA 761097" in result.output and "2018-13-28" in result.output
+    )
 
 
 @pytest.mark.parametrize("case", ["missing-table", "not-a-zip", "no-such-path", "wrong-columns"])
@@ -142,8 +164,12 @@ def test_input_that_is_not_a_drugsatfda_export_is_a_usage_error(tmp_path: Path, 
         (target / "Products.txt").write_text("a\tb\r\n1\t2\r\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "ingest", "drugsatfda", str(target)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    message = {"missing-table": "has no Submissions.txt", "not-a-zip": "neither the Drugs@FDA zip",
-               "no-such-path": "No such file or directory", "wrong-columns": "lacks the column"}[case]
+    message = {
+        "missing-table": "has no Submissions.txt",
+        "not-a-zip": "neither the Drugs@FDA zip",
+        "no-such-path": "No such file or directory",
+        "wrong-columns": "lacks the column",
+    }[case]
     assert message in result.output
 
 

@@ -90,7 +90,9 @@ def test_a_named_query_as_a_start_and_errors_in_words(page: tuple[Any, list[str]
     tab.fill("#kg-query", "ASK { ?s a tkg:Product }")
     _run(tab)
     assert tab.locator("#kg-results").inner_text() == "true"
-    assert elsewhere == [] and all(re.search(r"responded with a status of 40[03]", e) for e in errors), errors  # the refusals
+    assert elsewhere == [] and all(re.search(r"responded with a status of 40[03]", e) for e in errors), (
+        errors
+    )  # the refusals
 
 
 def test_results_download_as_csv(page: tuple[Any, list[str], list[str]]) -> None:

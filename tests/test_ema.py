@@ -66,11 +66,16 @@ def test_a_withdrawn_application_has_no_authorisation(loaded: Path) -> None:
 def test_a_date_that_differs_from_a_curated_source_shows_as_a_disagreement(loaded: Path) -> None:
     """EMA gives Carvykti's authorisation as 25 May 2022 (its table and its orphan designation page);
     a news source dated it 26 May."""
-    rows = [r for r in kg.open_graph(loaded).select(named("source-disagreements").text)
-            if r["subject"] == "EU conditional marketing authorisation of Carvykti, 2022"]
+    rows = [
+        r
+        for r in kg.open_graph(loaded).select(named("source-disagreements").text)
+        if r["subject"] == "EU conditional marketing authorisation of Carvykti, 2022"
+    ]
     assert {(str(r["value"]), r["source"]) for r in rows} == {
-        ("2022-05-25", SRC + "ema-emea-h-c-005095"), ("2022-05-25", SRC + "ema-orphan-carvykti-mm"),
-        ("2022-05-26", SRC + "mm-hub-2022-cilta-cel-ec")}
+        ("2022-05-25", SRC + "ema-emea-h-c-005095"),
+        ("2022-05-25", SRC + "ema-orphan-carvykti-mm"),
+        ("2022-05-26", SRC + "mm-hub-2022-cilta-cel-ec"),
+    }
 
 
 def test_the_same_table_as_csv_gives_the_same_graph(loaded: Path, tmp_path: Path) -> None:
@@ -116,8 +121,12 @@ def test_a_file_that_is_not_emas_table_is_a_usage_error(tmp_path: Path, case: st
         target.write_text("not a workbook", encoding="utf-8")
     result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "ingest", "ema", str(target)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    message = {"missing": "No such file", "no-header": "no header row", "old-layout": "lacks the column",
-               "not-xlsx": "cannot be read as an xlsx"}[case]
+    message = {
+        "missing": "No such file",
+        "no-header": "no header row",
+        "old-layout": "lacks the column",
+        "not-xlsx": "cannot be read as an xlsx",
+    }[case]
     assert message in result.output
 
 

@@ -33,7 +33,12 @@ def comparison(graph: kg.TherapyGraph) -> Comparison:
 
 def test_the_long_table_has_a_row_per_therapy_row_value_and_source(comparison: Comparison) -> None:
     rows = tidy_rows(comparison)
-    facts = [(ref, row, fact) for row in comparison.rows for ref, cell in zip(comparison.therapies, row.cells) for fact in cell]
+    facts = [
+        (ref, row, fact)
+        for row in comparison.rows
+        for ref, cell in zip(comparison.therapies, row.cells, strict=True)
+        for fact in cell
+    ]
     assert len(rows) == sum(max(1, len(fact.sources)) for _, _, fact in facts)
     assert all(tuple(r) == TIDY_COLUMNS for r in rows)
     rates = [r for r in rows if r["row_key"].startswith("adverse-event:") and r["denominator"]]
@@ -41,10 +46,13 @@ def test_the_long_table_has_a_row_per_therapy_row_value_and_source(comparison: C
     bounded = [r for r in rates if r["ci_low"] is not None]
     assert bounded and all(r["ci_low"] <= r["percentage"] <= r["ci_high"] for r in bounded)
     counted = [r for r in rates if r["numerator"] is not None]
-    assert counted and all(r["percentage"] is not None for r in counted)  # n/N gives the percentage when none is reported
+    assert counted and all(
+        r["percentage"] is not None for r in counted
+    )  # n/N gives the percentage when none is reported
     cited = {r["source_id"] for r in rows}
     assert cited == {s for _, _, f in facts for s in f.sources} and all(
-        r["claim_kind"] == comparison.sources[r["source_id"]].kind for r in rows if r["source_id"] in comparison.sources)
+        r["claim_kind"] == comparison.sources[r["source_id"]].kind for r in rows if r["source_id"] in comparison.sources
+    )
 
 
 def test_to_dataframe_types_the_numbers_and_dates(comparison: Comparison) -> None:
@@ -57,8 +65,10 @@ def test_to_dataframe_types_the_numbers_and_dates(comparison: Comparison) -> Non
 
 
 def test_query_results_as_typed_frames(graph: kg.TherapyGraph) -> None:
-    counts = graph.select_df("SELECT ?m (COUNT(?p) AS ?n) (MIN(?d) AS ?first) WHERE { ?p tkg:modality ?m . "
-                             "OPTIONAL { ?a tkg:approvedProduct ?p ; tkg:approvalDate ?d } } GROUP BY ?m")
+    counts = graph.select_df(
+        "SELECT ?m (COUNT(?p) AS ?n) (MIN(?d) AS ?first) WHERE { ?p tkg:modality ?m . "
+        "OPTIONAL { ?a tkg:approvedProduct ?p ; tkg:approvalDate ?d } } GROUP BY ?m"
+    )
     assert list(counts.columns) == ["m", "n", "first"]
     assert str(counts.dtypes["n"]) == "Int64" and str(counts.dtypes["first"]).startswith("datetime64")
     assert counts.m.str.startswith("tkgr:").all()  # IRIs compacted
@@ -77,8 +87,9 @@ def test_without_pandas_the_error_names_the_extra(comparison: Comparison, monkey
 def _hostile() -> Comparison:
     """A comparison whose values would run as formulas in a spreadsheet."""
     source = Source("src:x", "t", "=cmd|' /C calc'!A0", "popular claim", 1)
-    row = ComparisonRow("tkg:p", "@SUM(1,1)", "g", "G", [[Fact("=1+1", "=HYPERLINK(\"x\")", ["src:x"])],
-                                                           [Fact("-2", "-2+3", ["src:x"])]])
+    row = ComparisonRow(
+        "tkg:p", "@SUM(1,1)", "g", "G", [[Fact("=1+1", '=HYPERLINK("x")', ["src:x"])], [Fact("-2", "-2+3", ["src:x"])]]
+    )
     refs = [TherapyRef("a", "urn:a", "+A", "product"), TherapyRef("b", "urn:b", "B", "product")]
     return Comparison(refs, [row], {"src:x": source})
 
@@ -94,7 +105,9 @@ def test_no_cell_starts_a_formula_in_csv_markdown_tidy_or_xlsx() -> None:
     book = load_workbook(io.BytesIO(report.to_xlsx(hostile)))
     cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
     assert all(cell.data_type != "f" for cell in cells)  # stored as text, not formulas
-    assert any(cell.value == '=HYPERLINK("x")' and cell.data_type == "s" for cell in cells)  # the long sheet keeps the text
+    assert any(
+        cell.value == '=HYPERLINK("x")' and cell.data_type == "s" for cell in cells
+    )  # the long sheet keeps the text
 
 
 def test_every_file_format_has_a_writer() -> None:
@@ -107,8 +120,14 @@ def test_the_format_follows_the_output_file(tmp_path: Path, name: str) -> None:
     result = CliRunner().invoke(app, ["compare", "kymriah", "yescarta", "-o", str(out)])
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
-    expected = {".csv": b"group,property", ".md": b"# Kymriah", ".json": b"{", ".html": b"<!DOCTYPE html>",
-                ".xlsx": b"PK", ".parquet": b"PAR1"}[out.suffix]
+    expected = {
+        ".csv": b"group,property",
+        ".md": b"# Kymriah",
+        ".json": b"{",
+        ".html": b"<!DOCTYPE html>",
+        ".xlsx": b"PK",
+        ".parquet": b"PAR1",
+    }[out.suffix]
     assert data.startswith(expected)
     if out.suffix == ".parquet":
         assert list(pd.read_parquet(out).columns) == list(TIDY_COLUMNS)
@@ -118,11 +137,13 @@ def test_tidy_on_stdout_and_clear_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     tidy = runner.invoke(app, ["compare", "kymriah", "yescarta", "--format", "tidy"])
     assert tidy.exit_code == 0 and tidy.stdout.splitlines()[0] == ",".join(TIDY_COLUMNS)
-    for args, message in ((["-o", str(tmp_path)], "Cannot tell a format"),
-                          (["--format", "csv", "-o", str(tmp_path)], "is a directory"),
-                          (["-o", str(tmp_path / "k.txt")], "Cannot tell a format"),
-                          (["--format", "xlsx"], "writes a file"),
-                          (["--format", "csv", "-o", str(tmp_path / "missing" / "k.csv")], "Cannot write")):
+    for args, message in (
+        (["-o", str(tmp_path)], "Cannot tell a format"),
+        (["--format", "csv", "-o", str(tmp_path)], "is a directory"),
+        (["-o", str(tmp_path / "k.txt")], "Cannot tell a format"),
+        (["--format", "xlsx"], "writes a file"),
+        (["--format", "csv", "-o", str(tmp_path / "missing" / "k.csv")], "Cannot write"),
+    ):
         result = runner.invoke(app, ["compare", "kymriah", "yescarta", *args])
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, args
 
@@ -131,7 +152,9 @@ def test_version_names_the_package_the_data_and_the_store() -> None:
     result = CliRunner().invoke(app, ["--version"])
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and lines[0] == f"therapy-kg {kg.__version__}"
-    assert re.fullmatch(r"data: [\w.]+ \(\d+ files, fingerprint [0-9a-f]{12}\)", lines[1]) and lines[2].startswith("store: ")
+    assert re.fullmatch(r"data: [\w.]+ \(\d+ files, fingerprint [0-9a-f]{12}\)", lines[1]) and lines[2].startswith(
+        "store: "
+    )
 
 
 def test_notebook_displays_and_the_guide_runs_as_written(comparison: Comparison, graph: kg.TherapyGraph) -> None:
@@ -143,5 +166,5 @@ def test_notebook_displays_and_the_guide_runs_as_written(comparison: Comparison,
     assert len(blocks) >= 4
     namespace: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, str(NOTEBOOK), "exec"), namespace)  # noqa: S102 - the guide's own code
+        exec(compile(block, str(NOTEBOOK), "exec"), namespace)
     assert len(namespace["summary"]) >= 2 and len(namespace["first_line"]) >= 3

@@ -21,10 +21,9 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
 
-from kg import sparqltext
+from kg import guard, sparqltext
 from kg.errors import QueryError
 from kg.graph import TherapyGraph
-from kg import guard
 from kg.guard import MAX_CHAIN, MAX_DEPTH, ServiceRefused, UpdateRefused, check, parse_check, plainly_safe
 from kg.query import run
 from kg.sparqltext import nesting_depth, values_block, where_offset, with_dataset, with_values
@@ -155,12 +154,9 @@ def test_read_queries_run(empty_graph: TherapyGraph, text: str) -> None:
 # Texts Oxigraph reads a SERVICE in. The last two hid it from rdflib, which reads them differently:
 # its comments end at a line feed only, and it expands \u escapes before parsing, not inside strings.
 SERVICE_BYPASSES = {
-    "string-after-less-than":
-        "SELECT * WHERE { FILTER(1<'>' || true) SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } # '\n}",
-    "comment-ended-by-cr":
-        "SELECT * WHERE { ?s ?p ?o # a note\rSERVICE <http://127.0.0.1:9/x> { ?s ?p ?o }\n}",
-    "escaped-quote":
-        'SELECT * WHERE { ?s ?p ?o FILTER(?o != "\\u0022") SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } # """ )\n}',
+    "string-after-less-than": "SELECT * WHERE { FILTER(1<'>' || true) SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } # '\n}",
+    "comment-ended-by-cr": "SELECT * WHERE { ?s ?p ?o # a note\rSERVICE <http://127.0.0.1:9/x> { ?s ?p ?o }\n}",
+    "escaped-quote": 'SELECT * WHERE { ?s ?p ?o FILTER(?o != "\\u0022") SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } # """ )\n}',
 }
 
 
@@ -171,12 +167,19 @@ SERVICE_BYPASSES = {
         pytest.param("delete where { ?s ?p ?o }", UpdateRefused, id="delete-where-lower-case"),
         pytest.param("LOAD <http://example.org/x>", UpdateRefused, id="load"),
         pytest.param("CLEAR ALL", UpdateRefused, id="clear-all"),
-        pytest.param("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", ServiceRefused,
-                     id="service"),
-        pytest.param("SELECT * WHERE {\n  # federated\n  { ?s ?p ?o SERVICE SILENT <http://example.org/sparql> {} }\n}",
-                     ServiceRefused, id="service-silent-nested-after-comment"),
-        pytest.param("ASK { FILTER NOT EXISTS { service <http://example.org/sparql> { ?s ?p ?o } } }", ServiceRefused,
-                     id="service-in-filter"),
+        pytest.param(
+            "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", ServiceRefused, id="service"
+        ),
+        pytest.param(
+            "SELECT * WHERE {\n  # federated\n  { ?s ?p ?o SERVICE SILENT <http://example.org/sparql> {} }\n}",
+            ServiceRefused,
+            id="service-silent-nested-after-comment",
+        ),
+        pytest.param(
+            "ASK { FILTER NOT EXISTS { service <http://example.org/sparql> { ?s ?p ?o } } }",
+            ServiceRefused,
+            id="service-in-filter",
+        ),
         pytest.param(SERVICE_BYPASSES["string-after-less-than"], ServiceRefused, id="string-after-less-than"),
         pytest.param(SERVICE_BYPASSES["comment-ended-by-cr"], ServiceRefused, id="comment-ended-by-cr"),
         pytest.param(SERVICE_BYPASSES["escaped-quote"], QueryError, id="escaped-quote"),  # refused as an ASCII escape
@@ -317,7 +320,7 @@ def test_the_check_remembers_a_bounded_amount_of_text(monkeypatch: pytest.Monkey
     for text in texts:
         assert parse_check(text) == "ask"
     assert sum(len(text) for text, _ in guard._CHECKED) == guard._cached_chars <= 1_000
-    assert [text for text, _ in guard._CHECKED] == texts[-len(guard._CHECKED):]
+    assert [text for text, _ in guard._CHECKED] == texts[-len(guard._CHECKED) :]
 
 
 def test_plain_queries_skip_the_parse() -> None:
@@ -352,8 +355,11 @@ BLOCK = values_block({"s": IRI})
         ("DESCRIBE ?s WHERE { ?s ?p ?o }", "WHERE {", "describe"),
         ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "WHERE {", "construct"),
         ("SELECT ?o WHERE { { SELECT ?s ?o WHERE { ?s ?p ?o } } }", "WHERE {", "select"),
-        ("# WHERE { in a comment\nSELECT ?o ('}{' AS ?b) FROM <http://x/g> WHERE { ?s <http://x/p(1)> ?o }",
-         "FROM <http://x/g> WHERE {", "select"),
+        (
+            "# WHERE { in a comment\nSELECT ?o ('}{' AS ?b) FROM <http://x/g> WHERE { ?s <http://x/p(1)> ?o }",
+            "FROM <http://x/g> WHERE {",
+            "select",
+        ),
     ],
 )
 def test_values_join_the_outermost_where_group(text: str, opening: str, form: str) -> None:
@@ -383,9 +389,7 @@ def test_dataset_clauses_go_before_the_where_clause() -> None:
     assert with_dataset("DESCRIBE <urn:x>", ["urn:d"], []) == "DESCRIBE <urn:x>"
 
 
-@pytest.mark.parametrize(
-    "text", ["CONSTRUCT WHERE { ?s ?p ?o }", "DESCRIBE <http://x/a>", "SELECT ?s ?p ?o", "ASK"]
-)
+@pytest.mark.parametrize("text", ["CONSTRUCT WHERE { ?s ?p ?o }", "DESCRIBE <http://x/a>", "SELECT ?s ?p ?o", "ASK"])
 def test_values_need_a_where_group(text: str) -> None:
     with pytest.raises(QueryError, match="Bound values need"):
         with_values(text, {"s": IRI})

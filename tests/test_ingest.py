@@ -20,7 +20,12 @@ from kg.compare import compare
 from kg.ctgov import Problem
 
 FIXTURES = Path(__file__).parent / "data" / "ctgov"
-GOOD = [FIXTURES / "NCT02435849.json", FIXTURES / "NCT03056339.json", FIXTURES / "page.json", FIXTURES / "studies.jsonl"]
+GOOD = [
+    FIXTURES / "NCT02435849.json",
+    FIXTURES / "NCT03056339.json",
+    FIXTURES / "page.json",
+    FIXTURES / "studies.jsonl",
+]
 
 
 @pytest.fixture()
@@ -54,8 +59,10 @@ def test_records_become_named_graphs_with_provenance(store: Path) -> None:
 def test_curated_and_registry_facts_about_one_trial_meet(store: Path) -> None:
     ingest.ingest_ctgov(store, GOOD)
     graph = kg.open_graph(store)
-    sources = {r["g"].rsplit("/", 1)[1] for r in graph.select(
-        "SELECT DISTINCT ?g WHERE { GRAPH ?g { tkgr:NCT03056339 a tkg:ClinicalTrial } }")}
+    sources = {
+        r["g"].rsplit("/", 1)[1]
+        for r in graph.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { tkgr:NCT03056339 a tkg:ClinicalTrial } }")
+    }
     assert {"liu-2020-nejm", "ctgov-NCT03056339"} <= sources
     trials = graph.describe("mda-cd19-car-nk").of_kind("trial")
     assert "NCT03056339" in [t.first("nctId") for t in trials], "curated trials stay listed after ingest"
@@ -64,7 +71,7 @@ def test_curated_and_registry_facts_about_one_trial_meet(store: Path) -> None:
 def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -> None:
     ingest.ingest_ctgov(store, GOOD)
     graph = kg.open_graph(store)
-    row = next(r for r in compare(graph, ["car-t", "car-nk"]).rows if r.property == "trial:registered")
+    row = next(r for r in compare(graph, ["car-t", "car-nk"]).rows if r.key == "trial:registered")
     car_t, car_nk = ([f.value for f in cell] for cell in row.cells)
     assert car_t and car_nk
     assert all(f.sources == ["src:clinicaltrials-gov"] for cell in row.cells for f in cell)
@@ -91,7 +98,9 @@ def test_newer_record_replaces_the_older_one(store: Path) -> None:
     newer = json.loads((FIXTURES / "updated" / "NCT02435849.json").read_text())
     assert manifest["NCT02435849"] == newer["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
     graph = kg.open_graph(store)
-    modified = graph.select("SELECT ?m WHERE { GRAPH src:ctgov-NCT02435849 { src:ctgov-NCT02435849 dcterms:modified ?m } }")
+    modified = graph.select(
+        "SELECT ?m WHERE { GRAPH src:ctgov-NCT02435849 { src:ctgov-NCT02435849 dcterms:modified ?m } }"
+    )
     assert len(modified) == 1, "the old version's graph is gone, not merged"
     assert _graph_triples(graph, "NCT02435849") > 0 and old_count > 0
     older_again = ingest.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
@@ -130,7 +139,9 @@ def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) ->
 
 
 def _ingested_state(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(root.glob("ingested/*"))} | {"CURRENT": (root / "CURRENT").read_bytes()}
+    return {p.name: p.read_bytes() for p in sorted(root.glob("ingested/*"))} | {
+        "CURRENT": (root / "CURRENT").read_bytes()
+    }
 
 
 @pytest.fixture()
@@ -138,7 +149,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB file system: room for one build of the curated data, not for a second one."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode:
         pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
     try:
@@ -149,7 +162,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(mount)], check=True)
 
 
-def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = small_disk / "store"
     monkeypatch.setenv("THERAPY_KG_STORE", str(root))
     runner = CliRunner()
@@ -178,7 +193,7 @@ def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkey
         return real_build(*args, **kwargs)
 
     monkeypatch.setattr(stores, "build", failing_second_build)
-    with pytest.raises(kg.errors.BuildError, match="Nothing was ingested .No space left on device"):
+    with pytest.raises(kg.errors.BuildError, match=r"Nothing was ingested .No space left on device"):
         ingest.ingest_ctgov(store, GOOD)
     assert _ingested_state(store) == before
     assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []

@@ -71,8 +71,12 @@ def test_a_memo_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
 
 
 def test_the_key_changes_with_the_query_and_its_bindings() -> None:
-    keys = {Memo.key("SELECT * { ?s ?p ?o }", {}), Memo.key("SELECT * { ?s ?p ?o } LIMIT 1", {}),
-            Memo.key("SELECT * { ?s ?p ?o }", {"s": "<urn:a>"}), Memo.key("SELECT * { ?s ?p ?o }", {"s": "<urn:b>"})}
+    keys = {
+        Memo.key("SELECT * { ?s ?p ?o }", {}),
+        Memo.key("SELECT * { ?s ?p ?o } LIMIT 1", {}),
+        Memo.key("SELECT * { ?s ?p ?o }", {"s": "<urn:a>"}),
+        Memo.key("SELECT * { ?s ?p ?o }", {"s": "<urn:b>"}),
+    }
     assert len(keys) == 4
 
 

@@ -21,15 +21,19 @@ TERMS = sorted(
 @pytest.mark.parametrize("term", TERMS, ids=lambda t: t.rsplit("#", 1)[1])
 def test_term_has_one_label_and_a_definition(term: str) -> None:
     labels = list(_store.quads_for_pattern(ox.NamedNode(term), ox.NamedNode(vocab.PREFIXES["rdfs"] + "label"), None))
-    definitions = list(_store.quads_for_pattern(ox.NamedNode(term), ox.NamedNode(vocab.PREFIXES["skos"] + "definition"), None))
+    definitions = list(
+        _store.quads_for_pattern(ox.NamedNode(term), ox.NamedNode(vocab.PREFIXES["skos"] + "definition"), None)
+    )
     assert len(labels) == 1, f"{term} needs exactly one rdfs:label"
     assert definitions, f"{term} needs a skos:definition"
 
 
 def test_every_comparable_property_has_a_group_and_an_order() -> None:
-    missing = list(_store.query("""
+    missing = list(
+        _store.query("""
         PREFIX tkg: <https://w3id.org/therapy-kg/ontology#>
         SELECT ?p WHERE { ?p a tkg:ComparableProperty
-          FILTER NOT EXISTS { ?p tkg:comparisonGroup ?g ; tkg:comparisonOrder ?o } }"""))
+          FILTER NOT EXISTS { ?p tkg:comparisonGroup ?g ; tkg:comparisonOrder ?o } }""")
+    )
     assert missing == []
     assert len(TERMS) > 100

@@ -36,8 +36,14 @@ def test_installed_package_finds_bundled_files(wheel: Path, tmp_path: Path) -> N
     """Unpack the wheel away from the checkout and import it from there."""
     zipfile.ZipFile(wheel).extractall(tmp_path)
     code = "import kg.resources as r; print(r.ONTOLOGY_FILE); print(r.DATA_DIR)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True,
-                            env={"PYTHONPATH": str(tmp_path), "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+    )
     ontology, data = result.stdout.split()
     assert ontology.startswith(str(tmp_path)) and Path(ontology).is_file()
     assert data.startswith(str(tmp_path)) and (Path(data) / "sources").is_dir()

@@ -34,7 +34,12 @@ SRC = "https://w3id.org/therapy-kg/source/"
 DATA1, DATA2, DATA3 = SRC + "liu-2020-nejm", SRC + "neelapu-2017-nejm", SRC + "maude-2018-nejm"
 BOTH_TYPED = f"ASK {{ <{DATA1}> a ?type . <{DATA2}> a ?type . }}"
 BOTH_NAMED = f"ASK {{ GRAPH ?g1 {{ <{DATA1}> a ?type }} GRAPH ?g2 {{ <{DATA2}> a ?type }} }}"
-SELECT_MEDIA = {"application/sparql-results+xml", "application/sparql-results+json", "text/csv", "text/tab-separated-values"}
+SELECT_MEDIA = {
+    "application/sparql-results+xml",
+    "application/sparql-results+json",
+    "text/csv",
+    "text/tab-separated-values",
+}
 BOOLEAN_MEDIA = {"application/sparql-results+xml", "application/sparql-results+json"}
 RDF_MEDIA = {"application/rdf+xml", "text/turtle", "application/n-triples"}
 
@@ -45,14 +50,23 @@ def endpoint(graph: kg.TherapyGraph, store_dir: Path) -> Iterator[str]:
         yield base + "sparql"
 
 
-def request(endpoint: str, method: str, params: list[tuple[str, str]] = (), body: bytes | None = None,
-            content_type: str | None = None) -> tuple[int, str, bytes]:
+def request(
+    endpoint: str,
+    method: str,
+    params: list[tuple[str, str]] = (),
+    body: bytes | None = None,
+    content_type: str | None = None,
+) -> tuple[int, str, bytes]:
     """One protocol request, with exactly the headers given: (status, media type, body)."""
     url = urllib.parse.urlsplit(endpoint)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
-        connection.request(method, url.path + ("?" + urllib.parse.urlencode(params) if params else ""), body=body,
-                           headers={"Content-Type": content_type} if content_type else {})
+        connection.request(
+            method,
+            url.path + ("?" + urllib.parse.urlencode(params) if params else ""),
+            body=body,
+            headers={"Content-Type": content_type} if content_type else {},
+        )
         response = connection.getresponse()
         return response.status, response.headers.get_content_type(), response.read()
     finally:
@@ -76,28 +90,51 @@ def _form(*pairs: tuple[str, str]) -> bytes:
 
 
 def test_query_post_form(endpoint: str) -> None:
-    answer = request(endpoint, "POST", [("default-graph-uri", DATA1)], _form(("query", "ASK {}")),
-                     "application/x-www-form-urlencoded")
+    answer = request(
+        endpoint,
+        "POST",
+        [("default-graph-uri", DATA1)],
+        _form(("query", "ASK {}")),
+        "application/x-www-form-urlencoded",
+    )
     assert boolean(answer) is True
 
 
 def test_query_dataset_default_graphs_get(endpoint: str) -> None:
-    assert boolean(request(endpoint, "GET", [("query", BOTH_TYPED), ("default-graph-uri", DATA1), ("default-graph-uri", DATA2)]))
-    assert not boolean(request(endpoint, "GET", [("query", BOTH_TYPED), ("default-graph-uri", DATA1), ("default-graph-uri", DATA3)]))
+    assert boolean(
+        request(endpoint, "GET", [("query", BOTH_TYPED), ("default-graph-uri", DATA1), ("default-graph-uri", DATA2)])
+    )
+    assert not boolean(
+        request(endpoint, "GET", [("query", BOTH_TYPED), ("default-graph-uri", DATA1), ("default-graph-uri", DATA3)])
+    )
 
 
 def test_query_dataset_default_graphs_post(endpoint: str) -> None:
     def post(*graphs: str) -> bool:
-        return boolean(request(endpoint, "POST", [("default-graph-uri", g) for g in graphs], BOTH_TYPED.encode(),
-                               "application/sparql-query"))
+        return boolean(
+            request(
+                endpoint,
+                "POST",
+                [("default-graph-uri", g) for g in graphs],
+                BOTH_TYPED.encode(),
+                "application/sparql-query",
+            )
+        )
 
     assert post(DATA1, DATA2) and not post(DATA1)
 
 
 def test_query_dataset_named_graphs_post(endpoint: str) -> None:
     def post(*graphs: str) -> bool:
-        return boolean(request(endpoint, "POST", [("named-graph-uri", g) for g in graphs], BOTH_NAMED.encode(),
-                               "application/sparql-query"))
+        return boolean(
+            request(
+                endpoint,
+                "POST",
+                [("named-graph-uri", g) for g in graphs],
+                BOTH_NAMED.encode(),
+                "application/sparql-query",
+            )
+        )
 
     assert post(DATA1, DATA2) and not post(DATA1, DATA3)
 
@@ -135,8 +172,9 @@ def test_query_get(endpoint: str) -> None:
 
 
 def test_query_content_type_select(endpoint: str) -> None:
-    status, media, body = request(endpoint, "POST", [("default-graph-uri", DATA1)], b"SELECT (1 AS ?value) {}",
-                                  "application/sparql-query")
+    status, media, body = request(
+        endpoint, "POST", [("default-graph-uri", DATA1)], b"SELECT (1 AS ?value) {}", "application/sparql-query"
+    )
     assert status == 200 and media in SELECT_MEDIA
     [solution] = ox.parse_query_results(body, format=ox.QueryResultsFormat.from_media_type(media))
     assert solution["value"] == ox.Literal("1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
@@ -147,10 +185,15 @@ def test_query_content_type_ask(endpoint: str) -> None:
     assert boolean(answer) is True
 
 
-@pytest.mark.parametrize("text", ["DESCRIBE <http://example.org/>", "CONSTRUCT { <s> <p> 1 } WHERE {}"],
-                         ids=["query_content_type_describe", "query_content_type_construct"])
+@pytest.mark.parametrize(
+    "text",
+    ["DESCRIBE <http://example.org/>", "CONSTRUCT { <s> <p> 1 } WHERE {}"],
+    ids=["query_content_type_describe", "query_content_type_construct"],
+)
 def test_query_content_type_describe_and_construct(endpoint: str, text: str) -> None:
-    status, media, body = request(endpoint, "POST", [("default-graph-uri", DATA1)], text.encode(), "application/sparql-query")
+    status, media, body = request(
+        endpoint, "POST", [("default-graph-uri", DATA1)], text.encode(), "application/sparql-query"
+    )
     assert status == 200 and media in RDF_MEDIA
     triples = list(ox.parse(body, format=ox.RdfFormat.from_media_type(media)))
     assert len(triples) == (1 if text.startswith("CONSTRUCT") else 0)
@@ -164,8 +207,9 @@ def test_query_post_direct(endpoint: str) -> None:
 
 
 def test_bad_query_method(endpoint: str) -> None:
-    status, _, _ = request(endpoint, "PUT", [("query", "ASK {}"), ("default-graph-uri", DATA1)], b"",
-                           "application/x-www-form-urlencoded")
+    status, _, _ = request(
+        endpoint, "PUT", [("query", "ASK {}"), ("default-graph-uri", DATA1)], b"", "application/x-www-form-urlencoded"
+    )
     assert status == 405
 
 
@@ -186,7 +230,9 @@ def test_bad_query_missing_direct_type(endpoint: str) -> None:
 
 
 def test_bad_query_non_utf8(endpoint: str) -> None:
-    assert request(endpoint, "POST", [], "ASK {}".encode("utf-16"), "application/sparql-query; charset=UTF-16")[0] == 415
+    assert (
+        request(endpoint, "POST", [], "ASK {}".encode("utf-16"), "application/sparql-query; charset=UTF-16")[0] == 415
+    )
 
 
 def test_bad_query_syntax(endpoint: str) -> None:
@@ -196,8 +242,9 @@ def test_bad_query_syntax(endpoint: str) -> None:
 
 def test_query_and_update_together(endpoint: str) -> None:
     """Not in the W3C suite: a request with both `query` and `update` is malformed."""
-    status, _, body = request(endpoint, "POST", [], _form(("query", "ASK {}"), ("update", "CLEAR ALL")),
-                              "application/x-www-form-urlencoded")
+    status, _, body = request(
+        endpoint, "POST", [], _form(("query", "ASK {}"), ("update", "CLEAR ALL")), "application/x-www-form-urlencoded"
+    )
     assert status == 400 and b"not both" in body
 
 
@@ -232,13 +279,22 @@ def test_bad_update_get(endpoint: str) -> None:
         ([], b"update=CLEAR%20NAMED", None, 415),
         ([], "CLEAR NAMED".encode("utf-16"), "application/sparql-update; charset=UTF-16", 415),
         ([], b"update=CLEAR%20XYZ", "application/x-www-form-urlencoded", 403),
-        ([("using-named-graph-uri", "http://example/people")],
-         b"WITH <http://example/addresses> DELETE { ?person <http://xmlns.com/foaf/0.1/givenName> 'Bill' } "
-         b"INSERT { ?person <http://xmlns.com/foaf/0.1/givenName> 'William' } WHERE { ?person <http://xmlns.com/foaf/0.1/givenName> 'Bill' }",
-         "application/sparql-update", 403),
+        (
+            [("using-named-graph-uri", "http://example/people")],
+            b"WITH <http://example/addresses> DELETE { ?person <http://xmlns.com/foaf/0.1/givenName> 'Bill' } "
+            b"INSERT { ?person <http://xmlns.com/foaf/0.1/givenName> 'William' } WHERE { ?person <http://xmlns.com/foaf/0.1/givenName> 'Bill' }",
+            "application/sparql-update",
+            403,
+        ),
     ],
-    ids=["bad_multiple_updates", "bad_update_wrong_media_type", "bad_update_missing_form_type", "bad_update_non_utf8",
-         "bad_update_syntax", "bad_update_dataset_conflict"],
+    ids=[
+        "bad_multiple_updates",
+        "bad_update_wrong_media_type",
+        "bad_update_missing_form_type",
+        "bad_update_non_utf8",
+        "bad_update_syntax",
+        "bad_update_dataset_conflict",
+    ],
 )
 def test_bad_updates(endpoint: str, params: list, body: bytes, content_type: str | None, status: int) -> None:
     assert request(endpoint, "POST", params, body, content_type)[0] == status

@@ -61,8 +61,14 @@ def test_car_t_products_by_target(graph: kg.TherapyGraph) -> None:
 
 def test_checkpoint_inhibitors_by_target(graph: kg.TherapyGraph) -> None:
     rows = {r["product"]: r for r in ask(graph, "checkpoint-inhibitors-by-target")}
-    assert (rows[RES + "pembrolizumab"]["target"], rows[RES + "pembrolizumab"]["firstFdaApproval"]) == ("PD-1", dt.date(2014, 9, 4))
-    assert (rows[RES + "atezolizumab"]["target"], rows[RES + "atezolizumab"]["firstFdaApproval"]) == ("PD-L1", dt.date(2016, 5, 18))
+    assert (rows[RES + "pembrolizumab"]["target"], rows[RES + "pembrolizumab"]["firstFdaApproval"]) == (
+        "PD-1",
+        dt.date(2014, 9, 4),
+    )
+    assert (rows[RES + "atezolizumab"]["target"], rows[RES + "atezolizumab"]["firstFdaApproval"]) == (
+        "PD-L1",
+        dt.date(2016, 5, 18),
+    )
     assert rows[RES + "ipilimumab"]["target"] == "CTLA-4"
 
 
@@ -99,7 +105,11 @@ def test_withdrawn_indications_give_both_dates_and_the_regulators_list(graph: kg
 
 def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "withdrawn-indications", therapy="PD-1 inhibitor")
-    assert sorted(r["product"] for r in rows) == ["Keytruda (pembrolizumab)", "Opdivo (nivolumab)", "Opdivo (nivolumab)"]
+    assert sorted(r["product"] for r in rows) == [
+        "Keytruda (pembrolizumab)",
+        "Opdivo (nivolumab)",
+        "Opdivo (nivolumab)",
+    ]
     assert ask(graph, "withdrawn-indications", therapy="car-t") == []
 
 
@@ -107,7 +117,11 @@ def test_pending_accelerated_approvals_leave_out_converted_and_withdrawn(graph: 
     rows = ask(graph, "accelerated-approvals-pending")
     pending = {(r["product"], r["indication"], r["approved"]) for r in rows}
     assert ("Breyanzi (lisocabtagene maraleucel)", "follicular lymphoma", dt.date(2024, 5, 15)) in pending
-    assert ("Keytruda (pembrolizumab)", "triple-negative breast cancer", dt.date(2020, 11, 13)) not in pending  # converted 2021
+    assert (
+        "Keytruda (pembrolizumab)",
+        "triple-negative breast cancer",
+        dt.date(2020, 11, 13),
+    ) not in pending  # converted 2021
     assert not any(p == "Opdivo (nivolumab)" and i == "small cell lung cancer" for p, i, _ in pending)  # withdrawn 2020
     assert [r["approved"] for r in rows] == sorted(r["approved"] for r in rows)
     car_t = ask(graph, "accelerated-approvals-pending", therapy="car-t")
@@ -122,11 +136,15 @@ def test_approvals_by_disease_give_line_setting_and_withdrawal(graph: kg.Therapy
         ("Keytruda (pembrolizumab)", "third line or later", "advanced or metastatic", dt.date(2021, 3, 30)),
     ]
     assert ("Imfinzi (durvalumab)", "first line", "etoposide; carboplatin or cisplatin", None) in {
-        (r["product"], r["lines"], r["givenWith"], r["withdrawn"]) for r in rows}
+        (r["product"], r["lines"], r["givenWith"], r["withdrawn"]) for r in rows
+    }
     assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
     pd_l1 = ask(graph, "approvals-by-disease", disease="SCLC", therapy="pd-l1-inhibitor")
-    assert {r["product"] for r in pd_l1} == {"Imfinzi (durvalumab)", "Tecentriq (atezolizumab)",
-                                          "Tecentriq Hybreza (atezolizumab and hyaluronidase)"}
+    assert {r["product"] for r in pd_l1} == {
+        "Imfinzi (durvalumab)",
+        "Tecentriq (atezolizumab)",
+        "Tecentriq Hybreza (atezolizumab and hyaluronidase)",
+    }
     tnbc = ask(graph, "approvals-by-disease", disease="triple-negative-breast-cancer", therapy="atezolizumab")
     assert [(r["givenWith"], r["pathway"]) for r in tnbc] == [("paclitaxel protein-bound", "accelerated approval")]
 
@@ -135,14 +153,21 @@ def test_which_pd1_inhibitors_are_approved_for_nsclc_and_for_whom(graph: kg.Ther
     """The question the regulatory-history issue opens with; before, only the two subcutaneous forms answered."""
     rows = ask(graph, "approvals-by-disease", therapy="PD-1 inhibitor", disease="NSCLC")
     assert {"Keytruda (pembrolizumab)", "Opdivo (nivolumab)", "Libtayo (cemiplimab)"} <= {r["product"] for r in rows}
-    first_line_alone = {(r["product"], str(r["date"]), r["biomarkers"]) for r in rows
-                        if r["lines"] == "first line" and not r["givenWith"]}
+    first_line_alone = {
+        (r["product"], str(r["date"]), r["biomarkers"])
+        for r in rows
+        if r["lines"] == "first line" and not r["givenWith"]
+    }
     assert ("Keytruda (pembrolizumab)", "2016-10-24", "PD-L1 on at least 50% of tumour cells") in first_line_alone
     assert any(p == "Libtayo (cemiplimab)" and "at least 50%" in b for p, _, b in first_line_alone)
-    around_surgery = {(r["product"], r["settings"]) for r in rows if r["settings"] in ("adjuvant", "neoadjuvant", "perioperative")}
+    around_surgery = {
+        (r["product"], r["settings"]) for r in rows if r["settings"] in ("adjuvant", "neoadjuvant", "perioperative")
+    }
     assert {("Keytruda (pembrolizumab)", "adjuvant"), ("Opdivo (nivolumab)", "neoadjuvant")} <= around_surgery
     assert {r["product"] for r in ask(graph, "approvals-by-disease", therapy="PD-L1 inhibitor", disease="NSCLC")} >= {
-        "Tecentriq (atezolizumab)", "Imfinzi (durvalumab)"}
+        "Tecentriq (atezolizumab)",
+        "Imfinzi (durvalumab)",
+    }
 
 
 def test_carvykti_moved_from_fifth_line_to_second_line(graph: kg.TherapyGraph) -> None:
@@ -153,11 +178,16 @@ def test_carvykti_moved_from_fifth_line_to_second_line(graph: kg.TherapyGraph) -
 
 
 def test_accelerated_approvals_converted_to_regular_say_when(graph: kg.TherapyGraph) -> None:
-    converted = {(r["product"], r["diseaseLabel"], str(r["date"]), str(r["regularFrom"]))
-                 for r in ask(graph, "approvals-by-disease") if r["regularFrom"]}
-    assert {("Keytruda (pembrolizumab)", "cervical cancer", "2018-06-12", "2021-10-13"),
-            ("Keytruda (pembrolizumab)", "triple-negative breast cancer", "2020-11-13", "2021-07-26"),
-            ("Opdivo (nivolumab)", "colorectal cancer", "2017-07-31", "2025-04-08")} <= converted
+    converted = {
+        (r["product"], r["diseaseLabel"], str(r["date"]), str(r["regularFrom"]))
+        for r in ask(graph, "approvals-by-disease")
+        if r["regularFrom"]
+    }
+    assert {
+        ("Keytruda (pembrolizumab)", "cervical cancer", "2018-06-12", "2021-10-13"),
+        ("Keytruda (pembrolizumab)", "triple-negative breast cancer", "2020-11-13", "2021-07-26"),
+        ("Opdivo (nivolumab)", "colorectal cancer", "2017-07-31", "2025-04-08"),
+    } <= converted
 
 
 def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
@@ -168,7 +198,9 @@ def test_the_timeline_reaches_december_2025(graph: kg.TherapyGraph) -> None:
 def test_the_timeline_marks_withdrawn_indications(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Imfinzi (durvalumab)"]
     first = [r for r in rows if r["date"] == dt.date(2017, 5, 1)]
-    assert first and {(r["indication"], r["withdrawn"]) for r in first} == {("urothelial carcinoma", dt.date(2021, 2, 19))}
+    assert first and {(r["indication"], r["withdrawn"]) for r in first} == {
+        ("urothelial carcinoma", dt.date(2021, 2, 19))
+    }
     assert all(r["withdrawn"] is None for r in rows if r["date"] != dt.date(2017, 5, 1))
 
 
@@ -181,9 +213,12 @@ def test_fact_sources_for_a_therapy(graph: kg.TherapyGraph) -> None:
 
 def test_single_source_facts(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "single-source-facts")
-    assert {"therapy": "autologous CAR-T cell therapy", "property": "manufacturing time",
-            "value": "several weeks of patient-specific culture and expansion",
-            "source": SRC + "cancerfax-2020-car-nk"} in rows
+    assert {
+        "therapy": "autologous CAR-T cell therapy",
+        "property": "manufacturing time",
+        "value": "several weeks of patient-specific culture and expansion",
+        "source": SRC + "cancerfax-2020-car-nk",
+    } in rows
     assert not any(r["therapy"] == "CAR-NK cell therapy" and r["property"] == "HLA matching required" for r in rows)
 
 
@@ -203,15 +238,26 @@ def test_trials_by_modality_and_phase(graph: kg.TherapyGraph) -> None:
 
 def test_response_rates(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "response-rates")
-    assert {"product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)", "measure": "objective response", "numerator": 8,
-            "denominator": 11, "nct": "NCT03056339", "source": SRC + "liu-2020-nejm"}.items() <= next(
-        r for r in rows if r["source"] == SRC + "liu-2020-nejm" and r["measure"] == "objective response").items()
+    assert {
+        "product": "MD Anderson CD19 CAR-NK (iC9/CAR.19/IL-15)",
+        "measure": "objective response",
+        "numerator": 8,
+        "denominator": 11,
+        "nct": "NCT03056339",
+        "source": SRC + "liu-2020-nejm",
+    }.items() <= next(
+        r for r in rows if r["source"] == SRC + "liu-2020-nejm" and r["measure"] == "objective response"
+    ).items()
 
 
 def test_products_by_modality(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "products-by-modality")
     kymriah = next(r for r in rows if r["brand"] == "Kymriah")
-    assert (kymriah["modality"], kymriah["generic"], kymriah["codes"]) == ("autologous CAR-T cell therapy", "tisagenlecleucel", "CTL019")
+    assert (kymriah["modality"], kymriah["generic"], kymriah["codes"]) == (
+        "autologous CAR-T cell therapy",
+        "tisagenlecleucel",
+        "CTL019",
+    )
 
 
 def test_claims_vs_evidence(graph: kg.TherapyGraph) -> None:
@@ -240,8 +286,11 @@ def test_every_named_query_runs_in_every_results_format(graph: kg.TherapyGraph, 
     params = {p.name: "car-nk" for p in query.parameters if p.required}
     result = results.read(graph.query(query.text, bindings(graph, query, params)))
     assert bool(result.rows) != (name in EMPTY_ON_CURATED_DATA), f"{name}: {len(result.rows)} rows on the curated data"
-    for fmt, parser_format in [("json", ox.QueryResultsFormat.JSON), ("xml", ox.QueryResultsFormat.XML),
-                               ("tsv", ox.QueryResultsFormat.TSV)]:
+    for fmt, parser_format in [
+        ("json", ox.QueryResultsFormat.JSON),
+        ("xml", ox.QueryResultsFormat.XML),
+        ("tsv", ox.QueryResultsFormat.TSV),
+    ]:
         parsed = ox.parse_query_results(results.serialize(result, fmt), format=parser_format)
         assert [[s[v] for v in result.variables] for s in parsed] == result.rows, fmt
     csv_lines = results.serialize(result, "csv").decode().splitlines()
@@ -264,8 +313,12 @@ def test_parameter_values_are_bound_not_spliced(graph: kg.TherapyGraph) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["INSERT DATA { tkgr:a tkgr:b tkgr:c }", "DELETE WHERE { ?s ?p ?o }", "LOAD <http://example.org/x>",
-     "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"],
+    [
+        "INSERT DATA { tkgr:a tkgr:b tkgr:c }",
+        "DELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://example.org/x>",
+        "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    ],
 )
 def test_updates_and_service_are_refused(graph: kg.TherapyGraph, text: str) -> None:
     with pytest.raises(QueryError):
@@ -329,7 +382,9 @@ def test_cli_lists_queries_and_prefixes(runner: CliRunner) -> None:
 def test_source_disagreements_include_approval_dates(graph: kg.TherapyGraph) -> None:
     rows = [r for r in ask(graph, "source-disagreements") if r["subject"] == "FDA approval of Abecma, 2021"]
     assert {(r["value"], r["source"].rsplit("/", 1)[1]) for r in rows} == {
-        ("2021-03-26", "drugs-com-abecma-history"), ("2021-03-27", "ons-voice-2021-abecma")}
+        ("2021-03-26", "drugs-com-abecma-history"),
+        ("2021-03-27", "ons-voice-2021-abecma"),
+    }
 
 
 def test_facts_stated_by_several_sources_appear_once(graph: kg.TherapyGraph) -> None:
@@ -339,7 +394,9 @@ def test_facts_stated_by_several_sources_appear_once(graph: kg.TherapyGraph) -> 
 
 # --- the issue's reproductions: answers that looked right and were not -------------------------
 
-CD19_COUNTS = "SELECT (COUNT(?p) AS ?n) (COUNT(DISTINCT ?p) AS ?d) WHERE { ?p a tkg:Product ; tkg:targetAntigen tkgr:cd19 }"
+CD19_COUNTS = (
+    "SELECT (COUNT(?p) AS ?n) (COUNT(DISTINCT ?p) AS ?d) WHERE { ?p a tkg:Product ; tkg:targetAntigen tkgr:cd19 }"
+)
 
 
 def test_default_graph_is_the_merge_a_fact_counts_once(graph: kg.TherapyGraph, runner: CliRunner) -> None:
@@ -348,21 +405,28 @@ def test_default_graph_is_the_merge_a_fact_counts_once(graph: kg.TherapyGraph, r
     cli = json.loads(_run(runner, CD19_COUNTS, "--format", "json").stdout)["results"]["bindings"][0]
     assert int(cli["n"]["value"]) == int(cli["d"]["value"]) == counts["n"]
     # the README's first query: each product and target once, though several sources state them
-    rows = graph.select("SELECT ?product ?target WHERE { ?p a tkg:Product ; rdfs:label ?product ;"
-                        " tkg:targetAntigen/rdfs:label ?target }")
+    rows = graph.select(
+        "SELECT ?product ?target WHERE { ?p a tkg:Product ; rdfs:label ?product ;"
+        " tkg:targetAntigen/rdfs:label ?target }"
+    )
     assert rows.count({"product": "Kymriah (tisagenlecleucel)", "target": "CD19"}) == 1
 
 
 def test_every_triple_of_every_named_graph_is_in_the_default_graph_once(graph: kg.TherapyGraph) -> None:
     [row] = graph.select("SELECT (COUNT(*) AS ?all) (COUNT(DISTINCT ?s) AS ?subjects) WHERE { ?s ?p ?o }")
-    [named] = graph.select("SELECT (COUNT(*) AS ?distinct) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
+    [named] = graph.select(
+        "SELECT (COUNT(*) AS ?distinct) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+    )
     assert row["all"] == named["distinct"]
 
 
 def test_provenance_still_names_every_source(graph: kg.TherapyGraph) -> None:
     rows = graph.select("SELECT ?g WHERE { GRAPH ?g { tkgr:car-nk tkg:hlaMatchingRequired false } }")
-    assert {r["g"] for r in rows} == {SRC + "lu-2021-front-oncol", SRC + "yilmaz-2020-j-hematol-oncol",
-                                      SRC + "cancerfax-2020-car-nk"}
+    assert {r["g"] for r in rows} == {
+        SRC + "lu-2021-front-oncol",
+        SRC + "yilmaz-2020-j-hematol-oncol",
+        SRC + "cancerfax-2020-car-nk",
+    }
 
 
 def test_bound_variables_need_not_be_projected(graph: kg.TherapyGraph, runner: CliRunner) -> None:
@@ -375,11 +439,14 @@ def test_bound_variables_need_not_be_projected(graph: kg.TherapyGraph, runner: C
 
 def test_bound_values_reach_filters_and_optionals(graph: kg.TherapyGraph) -> None:
     text = "SELECT ?l WHERE { ?t rdfs:label ?l . FILTER(?t = ?wanted) OPTIONAL { ?t tkg:brandName ?b } }"
-    assert graph.select(text, {"wanted": kg.graph.iri("tkgr:tisagenlecleucel")}) == [{"l": "Kymriah (tisagenlecleucel)"}]
+    assert graph.select(text, {"wanted": kg.graph.iri("tkgr:tisagenlecleucel")}) == [
+        {"l": "Kymriah (tisagenlecleucel)"}
+    ]
 
 
-@pytest.mark.parametrize("value", ["CRS", "crs", "tkgr:crs", "<https://w3id.org/therapy-kg/resource/crs>",
-                                   "cytokine release syndrome (CRS)"])
+@pytest.mark.parametrize(
+    "value", ["CRS", "crs", "tkgr:crs", "<https://w3id.org/therapy-kg/resource/crs>", "cytokine release syndrome (CRS)"]
+)
 def test_iri_parameters_take_ids_and_labels(graph: kg.TherapyGraph, value: str) -> None:
     rows = ask(graph, "adverse-event-rates", event=value)
     assert rows and {r["event"] for r in rows} == {RES + "crs"}
@@ -395,7 +462,9 @@ def test_from_names_the_default_graph(graph: kg.TherapyGraph) -> None:
     [liu] = graph.select("SELECT (COUNT(*) AS ?n) FROM src:liu-2020-nejm WHERE { ?s ?p ?o }")
     [direct] = graph.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH src:liu-2020-nejm { ?s ?p ?o } }")
     assert 0 < liu["n"] == direct["n"] < everything["n"]
-    [named] = graph.select("SELECT (COUNT(DISTINCT ?g) AS ?n) FROM NAMED src:liu-2020-nejm WHERE { GRAPH ?g { ?s ?p ?o } }")
+    [named] = graph.select(
+        "SELECT (COUNT(DISTINCT ?g) AS ?n) FROM NAMED src:liu-2020-nejm WHERE { GRAPH ?g { ?s ?p ?o } }"
+    )
     assert named["n"] == 1
 
 
@@ -415,10 +484,15 @@ def test_relative_iris_resolve_against_the_documented_base(graph: kg.TherapyGrap
     assert _run(runner, "SELECT * WHERE { <a> <b> ?c }").exit_code == 0
 
 
-@pytest.mark.parametrize("text", ["SELECT ?add WHERE { ?s rdfs:label ?add } LIMIT 1",
-                                  "SELECT ?copy ?insert ?service WHERE { ?service rdfs:label ?copy . BIND(1 AS ?insert) } LIMIT 1",
-                                  "SELECT ?load ?clear WHERE { ?load rdfs:label ?clear } LIMIT 1",
-                                  "SELECT * WHERE { ?s tkg:load ?o }"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?add WHERE { ?s rdfs:label ?add } LIMIT 1",
+        "SELECT ?copy ?insert ?service WHERE { ?service rdfs:label ?copy . BIND(1 AS ?insert) } LIMIT 1",
+        "SELECT ?load ?clear WHERE { ?load rdfs:label ?clear } LIMIT 1",
+        "SELECT * WHERE { ?s tkg:load ?o }",
+    ],
+)
 def test_keyword_named_variables_run(runner: CliRunner, text: str) -> None:
     result = _run(runner, text, "--format", "csv")
     assert result.exit_code == 0, result.output
@@ -439,7 +513,9 @@ def unvisited_port() -> Iterator[int]:
 
 
 def test_service_hidden_behind_a_string_is_refused_before_any_request(runner: CliRunner, unvisited_port: int) -> None:
-    text = f"SELECT * WHERE {{ FILTER(1<'>' || true) SERVICE <http://127.0.0.1:{unvisited_port}/x> {{ ?s ?p ?o }} # '\n}}"
+    text = (
+        f"SELECT * WHERE {{ FILTER(1<'>' || true) SERVICE <http://127.0.0.1:{unvisited_port}/x> {{ ?s ?p ?o }} # '\n}}"
+    )
     result = _run(runner, text)
     assert result.exit_code == 1 and "SERVICE is refused" in result.output
 
@@ -488,7 +564,8 @@ def test_disagreeing_measurements_of_the_same_patients_are_found(graph: kg.Thera
 
     store = ox.Store()
     store.extend(q for qs in sources.parse_all(sources.input_files(DATA_DIR, ONTOLOGY_FILE)).values() for q in qs)
-    store.load(input=f"""
+    store.load(
+        input=f"""
         @prefix tkg: <{vocab.TKG}> . @prefix tkgr: <{vocab.RESOURCE}> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
         tkgr:other-crs a tkg:AdverseEventObservation ; tkg:adverseEvent tkgr:crs ; tkg:gradeThreshold tkg:AnyGrade ;
             tkg:numerator "1"^^xsd:nonNegativeInteger ; tkg:denominator "11"^^xsd:nonNegativeInteger ;
@@ -496,7 +573,10 @@ def test_disagreeing_measurements_of_the_same_patients_are_found(graph: kg.Thera
         tkgr:other-gvhd a tkg:AdverseEventObservation ; tkg:adverseEvent tkgr:gvhd ; tkg:gradeThreshold tkg:AnyGrade ;
             tkg:numerator "1"^^xsd:nonNegativeInteger ; tkg:denominator "11"^^xsd:nonNegativeInteger ;
             tkg:analysisPopulation tkg:SafetyPopulation ; tkg:therapy tkgr:mda-cd19-car-nk ; tkg:trial tkgr:NCT03056339 .
-        """, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(SRC + "lu-2021-front-oncol"))
+        """,
+        format=ox.RdfFormat.TURTLE,
+        to_graph=ox.NamedNode(SRC + "lu-2021-front-oncol"),
+    )
     store.extend(list(derive.lineage_quads(store)))
     derive.merge_into_default_graph(store)
     assert ask(graph, "measurement-disagreements") == []  # nothing disagrees in the curated data

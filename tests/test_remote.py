@@ -23,7 +23,9 @@ from kg.remote import MERGED_GRAPH, graph_store_url, push, remote_graph
 from tests.servers import free_port, oxigraph_server, virtuoso_server
 from tests.test_query import EMPTY_ON_CURATED_DATA
 
-CD19_COUNTS = "SELECT (COUNT(?p) AS ?n) (COUNT(DISTINCT ?p) AS ?d) WHERE { ?p a tkg:Product ; tkg:targetAntigen tkgr:cd19 }"
+CD19_COUNTS = (
+    "SELECT (COUNT(?p) AS ?n) (COUNT(DISTINCT ?p) AS ?d) WHERE { ?p a tkg:Product ; tkg:targetAntigen tkgr:cd19 }"
+)
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,13 @@ def test_from_clause_names_the_default_graph(store: Store, graph: kg.TherapyGrap
 
 def test_named_graphs_survive_the_push(store: Store) -> None:
     rows = remote_graph(store.query).select(
-        "SELECT ?source WHERE { GRAPH ?source { tkgr:car-nk tkg:hlaMatchingRequired false } } ORDER BY ?source")
+        "SELECT ?source WHERE { GRAPH ?source { tkgr:car-nk tkg:hlaMatchingRequired false } } ORDER BY ?source"
+    )
     assert [r["source"].rsplit("/", 1)[1] for r in rows if "/source/" in r["source"]] == [
-        "cancerfax-2020-car-nk", "lu-2021-front-oncol", "yilmaz-2020-j-hematol-oncol"]
+        "cancerfax-2020-car-nk",
+        "lu-2021-front-oncol",
+        "yilmaz-2020-j-hematol-oncol",
+    ]
 
 
 _SEPARATOR = re.compile(r'separator\s*=\s*"([^"]*)".*?\bAS\s+\?(\w+)', re.I | re.S)
@@ -103,13 +109,17 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
             return value.value
         return None if value is None else str(value)
 
-    return sorted((tuple(term(n, v) for n, v in zip(result.variables, row)) for row in result.rows), key=repr)
+    return sorted(
+        (tuple(term(n, v) for n, v in zip(result.variables, row, strict=True)) for row in result.rows), key=repr
+    )
 
 
 # Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals).
-_SAMPLES = {"withdrawn-indications": {"therapy": "checkpoint-inhibitor"},
-            "accelerated-approvals-pending": {"therapy": "checkpoint-inhibitor"},
-            "approvals-by-disease": {"therapy": "checkpoint-inhibitor", "iri": "non-small-cell-lung-cancer"}}
+_SAMPLES = {
+    "withdrawn-indications": {"therapy": "checkpoint-inhibitor"},
+    "accelerated-approvals-pending": {"therapy": "checkpoint-inhibitor"},
+    "approvals-by-disease": {"therapy": "checkpoint-inhibitor", "iri": "non-small-cell-lung-cancer"},
+}
 
 
 def _parameter_sets(query: kg.query.NamedQuery) -> list[dict[str, str]]:
@@ -168,6 +178,11 @@ def test_unreachable_endpoint_is_a_clear_error(runner: CliRunner) -> None:
 def test_graph_store_url_is_taken_as_given_unless_bare() -> None:
     assert graph_store_url("http://h:7878") == "http://h:7878/store"
     assert graph_store_url("http://h:7878/") == "http://h:7878/store"
-    for given in ("http://h:7878/store", "http://h:3030/ds/data", "http://h:3030/ds/", "http://h:8890/sparql-graph-crud",
-                  "http://h:7200/repositories/kg/rdf-graphs/service"):
+    for given in (
+        "http://h:7878/store",
+        "http://h:3030/ds/data",
+        "http://h:3030/ds/",
+        "http://h:8890/sparql-graph-crud",
+        "http://h:7200/repositories/kg/rdf-graphs/service",
+    ):
         assert graph_store_url(given) == given

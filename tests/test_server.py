@@ -27,12 +27,12 @@ from typer.testing import CliRunner
 
 import kg
 from kg import results
+from kg import server as kg_serve
 from kg import store as stores
 from kg.cli import app
 from kg.graph import BASE_IRI
 from kg.ingest import ingest_ctgov
 from kg.query import bindings, named, named_queries
-from kg import server as kg_serve
 from kg.server import SOCKET_TIMEOUT, Limits, ServerConfig, Worker, negotiate, render_pages
 from tests.servers import KgServer, kg_server
 from tests.test_query import EMPTY_ON_CURATED_DATA
@@ -57,8 +57,9 @@ def endpoint(server: KgServer) -> str:
     return server + "sparql"
 
 
-def _http(url: str, *, data: bytes | None = None, headers: dict | None = None, method: str | None = None,
-          timeout: float = 30) -> tuple[int, dict, bytes]:
+def _http(
+    url: str, *, data: bytes | None = None, headers: dict | None = None, method: str | None = None, timeout: float = 30
+) -> tuple[int, dict, bytes]:
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -94,7 +95,9 @@ def _rows(document: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(named_queries()))
-def test_named_queries_give_identical_results_through_sparqlwrapper(endpoint: str, graph: kg.TherapyGraph, name: str) -> None:
+def test_named_queries_give_identical_results_through_sparqlwrapper(
+    endpoint: str, graph: kg.TherapyGraph, name: str
+) -> None:
     query = named(name)
     params = {p.name: "car-nk" for p in query.parameters if p.required}
     values = bindings(graph, query, params)
@@ -112,8 +115,11 @@ def test_get_post_and_form_requests(endpoint: str) -> None:
     text = "SELECT (COUNT(*) AS ?n) WHERE { ?s a tkg:Product }"
     got = _get(endpoint, text)
     posted = _http(endpoint, data=text.encode(), headers={"Content-Type": "application/sparql-query"})
-    form = _http(endpoint, data=urllib.parse.urlencode({"query": text}).encode(),
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = _http(
+        endpoint,
+        data=urllib.parse.urlencode({"query": text}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert got[0] == posted[0] == form[0] == 200
     assert got[2] == posted[2] == form[2]
     assert got[1]["Content-Type"].startswith("application/sparql-results+json")
@@ -124,7 +130,11 @@ def test_get_post_and_form_requests(endpoint: str) -> None:
     [
         ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
         ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
-        ("text/html;q=0.9, application/sparql-results+json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+        (
+            "text/html;q=0.9, application/sparql-results+json",
+            "application/sparql-results+json",
+            ox.QueryResultsFormat.JSON,
+        ),
         ("APPLICATION/SPARQL-RESULTS+XML", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
     ],
 )
@@ -168,15 +178,28 @@ def test_format_table_doctests() -> None:
 
 
 def test_rdf_xml_is_offered_for_graphs(endpoint: str) -> None:
-    status, headers, body = _http(endpoint + "?" + urllib.parse.urlencode({"query": CONSTRUCT}),
-                                  headers={"Accept": "application/rdf+xml"})
+    status, headers, body = _http(
+        endpoint + "?" + urllib.parse.urlencode({"query": CONSTRUCT}), headers={"Accept": "application/rdf+xml"}
+    )
     assert status == 200 and headers["Content-Type"] == "application/rdf+xml"
     assert len(list(ox.parse(body, format=ox.RdfFormat.RDF_XML))) >= 9
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # SPARQLWrapper warns when the answer is not what it asked for
-@pytest.mark.parametrize(("query", "fmt"), [(CONSTRUCT, XML), (CONSTRUCT, JSONLD), (CONSTRUCT, TURTLE), (CONSTRUCT, N3),
-                                            (CONSTRUCT, None), (SELECT, JSON), (SELECT, XML), (SELECT, CSV), (SELECT, None)])
+@pytest.mark.parametrize(
+    ("query", "fmt"),
+    [
+        (CONSTRUCT, XML),
+        (CONSTRUCT, JSONLD),
+        (CONSTRUCT, TURTLE),
+        (CONSTRUCT, N3),
+        (CONSTRUCT, None),
+        (SELECT, JSON),
+        (SELECT, XML),
+        (SELECT, CSV),
+        (SELECT, None),
+    ],
+)
 def test_sparqlwrapper_in_every_format_it_asks_for(endpoint: str, query: str, fmt: str | None) -> None:
     import rdflib
 
@@ -232,7 +255,9 @@ def test_service_is_refused(endpoint: str) -> None:
 
 
 def test_syntax_error_names_the_position(endpoint: str) -> None:
-    status, _, body = _http(endpoint, data=b"SELECT ?x WHERE { ?x ?y }", headers={"Content-Type": "application/sparql-query"})
+    status, _, body = _http(
+        endpoint, data=b"SELECT ?x WHERE { ?x ?y }", headers={"Content-Type": "application/sparql-query"}
+    )
     assert status == 400 and b"line 1, column 19" in body
 
 
@@ -270,7 +295,9 @@ def test_negotiate_rules() -> None:
     assert negotiate("solutions", "text/turtle") is None
     assert negotiate("graph", "", ["ntriples"]) == "ntriples"
     assert negotiate("solutions", "", ["turtle"]) is None
-    assert negotiate("graph", "", ["json-ld", "application/ld+json,application/x-json+ld"]) == "jsonld"  # as SPARQLWrapper sends
+    assert (
+        negotiate("graph", "", ["json-ld", "application/ld+json,application/x-json+ld"]) == "jsonld"
+    )  # as SPARQLWrapper sends
     assert negotiate("graph", "text/*") == "turtle" and negotiate("solutions", "text/*;q=1") == "csv"
 
 
@@ -315,14 +342,20 @@ def test_keep_alive_serves_several_requests_on_one_connection(endpoint: str) -> 
 
 
 def _description(endpoint: str, accept: str | None, fmt: ox.RdfFormat) -> list[ox.Triple]:
-    status, headers, body = _http(endpoint, headers={"Accept": accept} if accept else {})
+    status, _, body = _http(endpoint, headers={"Accept": accept} if accept else {})
     assert status == 200, body
     return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt)]
 
 
-@pytest.mark.parametrize(("accept", "fmt"), [(None, ox.RdfFormat.TURTLE), ("application/rdf+xml", ox.RdfFormat.RDF_XML),
-                                             ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-                                             ("application/ld+json", ox.RdfFormat.JSON_LD)])
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [
+        (None, ox.RdfFormat.TURTLE),
+        ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+    ],
+)
 def test_get_without_a_query_is_the_service_description(endpoint: str, accept: str | None, fmt: ox.RdfFormat) -> None:
     triples = _description(endpoint, accept, fmt)
     service = ox.NamedNode(endpoint)
@@ -335,10 +368,19 @@ def test_get_without_a_query_is_the_service_description(endpoint: str, accept: s
     assert objects(service, "supportedLanguage") == [ox.NamedNode(SD + "SPARQL11Query")]
     assert ox.NamedNode(SD + "UnionDefaultGraph") in objects(service, "feature")
     formats = {o.value.rsplit("/", 1)[1] for o in objects(service, "resultFormat")}
-    assert {"SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "Turtle", "RDF_XML", "JSON-LD"} <= formats
+    assert {
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "Turtle",
+        "RDF_XML",
+        "JSON-LD",
+    } <= formats
     [dataset] = objects(service, "defaultDataset")
     [default] = objects(dataset, "defaultGraph")
-    assert "merge of the named graphs" in next(t.object.value for t in triples if t.subject == default and "comment" in t.predicate.value)
+    assert "merge of the named graphs" in next(
+        t.object.value for t in triples if t.subject == default and "comment" in t.predicate.value
+    )
     names = {o for node in objects(dataset, "namedGraph") for o in objects(node, "name")}
     assert ox.NamedNode("https://w3id.org/therapy-kg/source/liu-2020-nejm") in names and len(names) > 100
 
@@ -354,13 +396,18 @@ def _endpoint_named(answer: bytes) -> str:
 @pytest.mark.parametrize("host", [None, "", "a b", "x/y@z", "[::1", "h:port"])
 def test_the_description_of_a_request_without_a_usable_host_names_the_listener(endpoint: str, host: str | None) -> None:
     header = "" if host is None else f"Host: {host}\r\n"
-    answer = _raw(endpoint, f"GET /sparql HTTP/1.1\r\n{header}Accept: application/n-triples\r\nConnection: close\r\n\r\n".encode())
+    answer = _raw(
+        endpoint, f"GET /sparql HTTP/1.1\r\n{header}Accept: application/n-triples\r\nConnection: close\r\n\r\n".encode()
+    )
     assert _endpoint_named(answer) == endpoint
 
 
 def test_the_description_names_the_host_the_client_asked_for(endpoint: str) -> None:
-    answer = _raw(endpoint, b"GET /sparql HTTP/1.1\r\nHost: kg.example.org:8080\r\nAccept: application/n-triples\r\n"
-                            b"Connection: close\r\n\r\n")
+    answer = _raw(
+        endpoint,
+        b"GET /sparql HTTP/1.1\r\nHost: kg.example.org:8080\r\nAccept: application/n-triples\r\n"
+        b"Connection: close\r\n\r\n",
+    )
     assert _endpoint_named(answer) == "http://kg.example.org:8080/sparql"
 
 
@@ -371,8 +418,10 @@ def test_an_ipv6_listener_describes_itself_in_brackets(store_dir: Path) -> None:
         pytest.skip("this machine has no IPv6 loopback")
     with kg_server(store_dir, "--host", "::1") as base:
         assert base.startswith("http://[::1]:")
-        answer = _raw(base + "sparql", b"GET /sparql HTTP/1.1\r\nHost: a b\r\nAccept: application/n-triples\r\n"
-                                       b"Connection: close\r\n\r\n")
+        answer = _raw(
+            base + "sparql",
+            b"GET /sparql HTTP/1.1\r\nHost: a b\r\nAccept: application/n-triples\r\nConnection: close\r\n\r\n",
+        )
         assert _endpoint_named(answer) == base + "sparql"
 
 
@@ -394,8 +443,13 @@ def test_chunked_post_body_is_read(endpoint: str) -> None:
     parts = urllib.parse.urlsplit(endpoint)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request("POST", parts.path, body=iter([b"ASK { ?s a ", b"tkg:Modality }"]),
-                           headers={"Content-Type": "application/sparql-query"}, encode_chunked=True)
+        connection.request(
+            "POST",
+            parts.path,
+            body=iter([b"ASK { ?s a ", b"tkg:Modality }"]),
+            headers={"Content-Type": "application/sparql-query"},
+            encode_chunked=True,
+        )
         response = connection.getresponse()
         assert response.status == 200 and json.loads(response.read())["boolean"] is True
     finally:
@@ -406,8 +460,10 @@ def test_a_client_waiting_for_100_continue_is_told_to_send_the_body(endpoint: st
     parts = urllib.parse.urlsplit(endpoint)
     body = b"ASK { ?s a tkg:Modality }"
     with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-        sock.sendall(f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nExpect: 100-continue\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nExpect: 100-continue\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # at once, not after a client-side delay
         sock.sendall(body)
         assert _read_all(sock).startswith(b"HTTP/1.1 200 OK\r\n")
@@ -415,8 +471,11 @@ def test_a_client_waiting_for_100_continue_is_told_to_send_the_body(endpoint: st
 
 @pytest.mark.parametrize("length", ["-1", "abc", "1e3", "+5", "5, 5"])
 def test_bad_content_length_is_a_400_with_a_message(endpoint: str, length: str) -> None:
-    answer = _raw(endpoint, f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
-                            f"Content-Length: {length}\r\n\r\nASK {{}}".encode())
+    answer = _raw(
+        endpoint,
+        f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+        f"Content-Length: {length}\r\n\r\nASK {{}}".encode(),
+    )
     assert answer.startswith(b"HTTP/1.1 400 ") and b"Content-Length must be a whole number" in answer
     assert b"Traceback" not in answer
 
@@ -443,8 +502,11 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(endpoint: str, h
 
 
 def test_transfer_encoding_in_http_1_0_is_refused(endpoint: str) -> None:
-    answer = _raw(endpoint, b"POST /sparql HTTP/1.0\r\nContent-Type: application/sparql-query\r\n"
-                            b"Transfer-Encoding: chunked\r\n\r\n7\r\nASK {}\n\r\n0\r\n\r\n")
+    answer = _raw(
+        endpoint,
+        b"POST /sparql HTTP/1.0\r\nContent-Type: application/sparql-query\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n7\r\nASK {}\n\r\n0\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 400 ") and b"HTTP/1.0" in answer
 
 
@@ -457,8 +519,10 @@ def test_silent_connections_and_short_bodies_are_cut_after_the_socket_timeout(en
     silent = socket.create_connection((parts.hostname, parts.port), timeout=SOCKET_TIMEOUT + 10)
     short = socket.create_connection((parts.hostname, parts.port), timeout=SOCKET_TIMEOUT + 10)
     try:
-        short.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
-                      b"Content-Length: 100\r\n\r\nASK {}")
+        short.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: 100\r\n\r\nASK {}"
+        )
         start = time.monotonic()
         assert _get(endpoint, "ASK { ?x ?y ?z }")[0] == 200, "open connections hold nothing up"
         assert _read_all(silent) == b""
@@ -550,8 +614,19 @@ def test_timeouts_leak_no_file_descriptors(store_dir: Path) -> None:
 
 
 def test_memory_cap_and_byte_cap(store_dir: Path) -> None:
-    with kg_server(store_dir, "--timeout", "60", "--workers", "1", "--max-memory", "400", "--max-rows", "5",
-                   "--max-bytes", "100000") as base:
+    with kg_server(
+        store_dir,
+        "--timeout",
+        "60",
+        "--workers",
+        "1",
+        "--max-memory",
+        "400",
+        "--max-rows",
+        "5",
+        "--max-bytes",
+        "100000",
+    ) as base:
         endpoint = base + "sparql"
         start = time.monotonic()
         hungry = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"  # sorts 10^7 rows in memory

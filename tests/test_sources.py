@@ -47,7 +47,7 @@ def test_stray_turtle_file_is_an_error_not_silently_ignored(tmp_path: Path) -> N
     data = tmp_path / "data"
     shutil.copytree(DATA_DIR, data)
     (data / "stray.ttl").write_text("")
-    with pytest.raises(BuildError, match="stray.ttl"):
+    with pytest.raises(BuildError, match=r"stray\.ttl"):
         sources.input_files(data)
 
 

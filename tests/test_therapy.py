@@ -27,7 +27,9 @@ from kg.errors import UnknownTherapy, UsageError
         ("checkpoint inhibitor", "checkpoint-inhibitor"),
     ],
 )
-def test_resolves_ids_labels_brands_generics_codes_and_synonyms(graph: kg.TherapyGraph, name: str, expected: str) -> None:
+def test_resolves_ids_labels_brands_generics_codes_and_synonyms(
+    graph: kg.TherapyGraph, name: str, expected: str
+) -> None:
     assert graph.resolve(name).id == expected
 
 
@@ -50,7 +52,7 @@ def test_empty_name_is_a_usage_error(graph: kg.TherapyGraph) -> None:
 
 
 def _row(description, prop: str):
-    return next(row for row in description.properties if row.property == prop)
+    return next(row for row in description.properties if row.key == prop)
 
 
 def test_product_inherits_modality_values_and_says_from_where(graph: kg.TherapyGraph) -> None:
@@ -75,7 +77,7 @@ def test_conflicting_sources_are_all_kept(graph: kg.TherapyGraph) -> None:
 
 def test_every_comparable_property_has_a_row_even_without_data(graph: kg.TherapyGraph) -> None:
     rows = graph.describe("car-nk").properties
-    assert len({row.property for row in rows}) == len(rows)
+    assert len({row.key for row in rows}) == len(rows)
     assert any(not row.facts for row in rows)
     groups = [row.group for row in rows]
     assert groups.index("manufacturing") < groups.index("safety") < groups.index("mechanism")
@@ -88,13 +90,21 @@ def test_modality_description_includes_trials_of_its_products(graph: kg.TherapyG
 
 # --- scoped claims and inheritance that never contradicts a product ---------------------------
 
-AUTOLOGOUS_PRODUCTS = ["tisagenlecleucel", "axicabtagene-ciloleucel", "brexucabtagene-autoleucel",
-                       "lisocabtagene-maraleucel", "idecabtagene-vicleucel", "ciltacabtagene-autoleucel",
-                       "obecabtagene-autoleucel"]
+AUTOLOGOUS_PRODUCTS = [
+    "tisagenlecleucel",
+    "axicabtagene-ciloleucel",
+    "brexucabtagene-autoleucel",
+    "lisocabtagene-maraleucel",
+    "idecabtagene-vicleucel",
+    "ciltacabtagene-autoleucel",
+    "obecabtagene-autoleucel",
+]
 
 
 @pytest.mark.parametrize("product", AUTOLOGOUS_PRODUCTS)
-def test_approved_car_t_products_are_autologous_and_never_shown_needing_hla_matching(graph: kg.TherapyGraph, product: str) -> None:
+def test_approved_car_t_products_are_autologous_and_never_shown_needing_hla_matching(
+    graph: kg.TherapyGraph, product: str
+) -> None:
     description = graph.describe(product)
     assert [f.value for f in _row(description, "tkg:cellSource").facts] == ["tkg:Autologous"]
     assert "autologous-car-t" in [ref.id for ref in description.lineage]
@@ -146,15 +156,23 @@ def test_inheritance_skips_values_the_consistency_rules_rule_out(tmp_path) -> No
     store.extend(q for qs in sources.parse_all(sources.input_files(DATA_DIR, ONTOLOGY_FILE)).values() for q in qs)
     graph_iri = ox.NamedNode(vocab.SOURCE + "lu-2021-front-oncol")
     for prop in ("hlaMatchingRequired", "offTheShelf"):
-        store.add(ox.Quad(ox.NamedNode(vocab.RESOURCE + "car-t"), ox.NamedNode(vocab.TKG + prop),
-                          ox.Literal("true", datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "boolean")), graph_iri))
+        store.add(
+            ox.Quad(
+                ox.NamedNode(vocab.RESOURCE + "car-t"),
+                ox.NamedNode(vocab.TKG + prop),
+                ox.Literal("true", datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "boolean")),
+                graph_iri,
+            )
+        )
     store.extend(list(derive.lineage_quads(store)))
     derive.merge_into_default_graph(store)
     kymriah = kg.TherapyGraph(store).describe("kymriah")
     assert _row(kymriah, "tkg:hlaMatchingRequired").facts == []
     assert [f.value for f in _row(kymriah, "tkg:offTheShelf").facts] == [False]  # stated by the nearer autologous-car-t
     car_t = kg.TherapyGraph(store).describe("car-t")
-    assert [f.value for f in _row(car_t, "tkg:hlaMatchingRequired").facts] == [True]  # no rule applies to CAR-T as a whole
+    assert [f.value for f in _row(car_t, "tkg:hlaMatchingRequired").facts] == [
+        True
+    ]  # no rule applies to CAR-T as a whole
 
 
 def test_a_description_lists_the_identifiers_the_catalogue_states_with_pages_to_open(graph: kg.TherapyGraph) -> None:
@@ -164,7 +182,11 @@ def test_a_description_lists_the_identifiers_the_catalogue_states_with_pages_to_
 
     described = graph.therapies.describe("atezolizumab")
     assert {(i.scheme, i.id) for i in described.identifiers} == {
-        ("DrugBank", "DB11595"), ("UNII", "52CMI0WC3Y"), ("MeSH", "C000594389"), ("NCIt", "C106250")}
+        ("DrugBank", "DB11595"),
+        ("UNII", "52CMI0WC3Y"),
+        ("MeSH", "C000594389"),
+        ("NCIt", "C106250"),
+    }
     assert all(i.link.startswith("https://") for i in described.identifiers)
     assert graph.therapies.describe("nkx019").identifiers == []
     for module in (therapy, formats, report):  # their examples are checked too

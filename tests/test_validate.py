@@ -45,4 +45,3 @@ def test_invalid_fixture_is_reported(fixture: Path, tmp_path: Path) -> None:
     ]
     assert matching, "\n".join(map(str, findings)) or "no findings"
     assert all(f"{expected['into']}/{fixture.name}" in str(f) for f in matching)
-

@@ -30,8 +30,8 @@ from kg.view import (
     Node,
     Row,
     View,
-    find_list,
     comparison_view,
+    find_list,
     graph_svg,
     overview_view,
     render_html,
@@ -65,22 +65,36 @@ def car_t_vs_car_nk(graph: kg.TherapyGraph) -> View:
 
 
 def _nodes(view: View) -> list[tuple[Row, int, Node]]:
-    return [(row, column, node) for group in view.groups for row in group.rows
-            for column, cell in enumerate(row.cells) for node in cell]
+    return [
+        (row, column, node)
+        for group in view.groups
+        for row in group.rows
+        for column, cell in enumerate(row.cells)
+        for node in cell
+    ]
 
 
 def _row(view: View, key: str) -> Row:
     return next(row for group in view.groups for row in group.rows if row.key == key)
 
 
-def test_columns_are_the_therapies_with_the_shared_one_in_the_middle(graph: kg.TherapyGraph, car_t_vs_car_nk: View) -> None:
-    assert (car_t_vs_car_nk.title, car_t_vs_car_nk.name) == ("CAR-T cell therapy vs CAR-NK cell therapy", "car-t-vs-car-nk")
+def test_columns_are_the_therapies_with_the_shared_one_in_the_middle(
+    graph: kg.TherapyGraph, car_t_vs_car_nk: View
+) -> None:
+    assert (car_t_vs_car_nk.title, car_t_vs_car_nk.name) == (
+        "CAR-T cell therapy vs CAR-NK cell therapy",
+        "car-t-vs-car-nk",
+    )
     assert [head.id if head else None for head in car_t_vs_car_nk.heads] == ["car-t", None, "car-nk"]
     three = comparison_view(graph, ["kymriah", "yescarta", "breyanzi"])
     assert [head.id if head else None for head in three.heads] == [
-        "tisagenlecleucel", "axicabtagene-ciloleucel", None, "lisocabtagene-maraleucel"]
+        "tisagenlecleucel",
+        "axicabtagene-ciloleucel",
+        None,
+        "lisocabtagene-maraleucel",
+    ]
     comparison = compare(graph, ["car-t", "car-nk"])
-    assert [row.key for group in car_t_vs_car_nk.groups for row in group.rows] == [row.property for row in comparison.rows]
+    assert [row.key for group in car_t_vs_car_nk.groups for row in group.rows] == [row.key for row in comparison.rows]
     assert [group.label for group in car_t_vs_car_nk.groups] == [label for _, label in comparison.groups]
 
 
@@ -97,7 +111,7 @@ def test_a_value_both_have_is_one_node_in_the_middle_and_others_sit_on_their_sid
 
 def test_values_read_as_every_output_writes_them(graph: kg.TherapyGraph, car_t_vs_car_nk: View) -> None:
     comparison = compare(graph, ["car-t", "car-nk"])
-    row = next(r for r in comparison.rows if r.property == "tkg:cellSource")
+    row = next(r for r in comparison.rows if r.key == "tkg:cellSource")
     fact = next(f for f in row.cells[0] if str(f.value).endswith("Autologous"))
     text = fact_text(fact, comparison.sources)
     node = next(n for n in _row(car_t_vs_car_nk, "tkg:cellSource").cells[0])
@@ -107,15 +121,24 @@ def test_values_read_as_every_output_writes_them(graph: kg.TherapyGraph, car_t_v
     assert node.claim == "review" and not node.weak
 
 
-def test_evidence_is_summarised_per_therapy_and_opens_into_its_observations(graph: kg.TherapyGraph, car_t_vs_car_nk: View) -> None:
+def test_evidence_is_summarised_per_therapy_and_opens_into_its_observations(
+    graph: kg.TherapyGraph, car_t_vs_car_nk: View
+) -> None:
     comparison = compare(graph, ["car-t", "car-nk"])
-    key = next(r.property for r in comparison.rows if r.property.startswith("adverse-event:") and "crs" in r.property
-               and r.property.endswith("AnyGrade"))
-    facts = next(r for r in comparison.rows if r.property == key).cells[0]
+    key = next(
+        r.key
+        for r in comparison.rows
+        if r.key.startswith("adverse-event:") and "crs" in r.key and r.key.endswith("AnyGrade")
+    )
+    facts = next(r for r in comparison.rows if r.key == key).cells[0]
     [summary] = _row(car_t_vs_car_nk, key).cells[0]
     assert summary.kind == "summary" and len(summary.children) == len(facts) > 1
-    rates = sorted(100 * f.value["numerator"] / f.value["denominator"] if f.value["percentage"] is None
-                   else float(f.value["percentage"]) for f in facts)
+    rates = sorted(
+        100 * f.value["numerator"] / f.value["denominator"]
+        if f.value["percentage"] is None
+        else float(f.value["percentage"])
+        for f in facts
+    )
     products = {f.value["product"] for f in facts}
     trials = {f.value["trial"] for f in facts}
     assert summary.text == f"{rates[0]:.0f}–{rates[-1]:.0f} % · {len(products)} products · {len(trials)} trials"
@@ -124,7 +147,9 @@ def test_evidence_is_summarised_per_therapy_and_opens_into_its_observations(grap
     assert [n.kind for n in approvals.cells[0]] == ["summary"] and approvals.cells[2] == []  # no CAR-NK approvals
 
 
-def test_rates_carry_wilson_intervals_and_events_the_regulatory_history(graph: kg.TherapyGraph, car_t_vs_car_nk: View) -> None:
+def test_rates_carry_wilson_intervals_and_events_the_regulatory_history(
+    graph: kg.TherapyGraph, car_t_vs_car_nk: View
+) -> None:
     assert car_t_vs_car_nk.rates
     for rate in car_t_vs_car_nk.rates:
         assert rate.node in car_t_vs_car_nk.details
@@ -188,7 +213,12 @@ def test_page_is_self_contained(car_t_vs_car_nk: View) -> None:
     assert not [a for _, a in tags for k, v in a.items() if k in ("href", "src") and v and not v.startswith("#")]
     policy = next(a["content"] for t, a in tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
     assert policy.startswith("default-src 'none'; script-src 'sha256-")
-    assert [a["id"] for t, a in tags if t == "section"] == ["panel-graph", "panel-evidence", "panel-timeline", "panel-table"]
+    assert [a["id"] for t, a in tags if t == "section"] == [
+        "panel-graph",
+        "panel-evidence",
+        "panel-timeline",
+        "panel-table",
+    ]
     assert sum(1 for t, _ in tags if t == "svg") >= 3 and '<table class="kg-compare">' in page
 
 
@@ -206,14 +236,30 @@ def _xss_view() -> View:
     """A view whose every text comes from hostile data."""
     node = Node("value:" + XSS_IMG, "value", XSS_IMG + XSS_SCRIPT, claim="review", links={0: "stated"})
     summary = Node("summary:x", "summary", XSS_SCRIPT, children=[Node("observation:1", "observation", XSS_IMG)])
-    details = {node.id: {"title": XSS_IMG, "lines": [XSS_SCRIPT],
-                         "sources": [{"text": XSS_IMG, "href": "javascript:window.__xss=5", "more": [XSS_SCRIPT]}]},
-               "summary:x": {"title": XSS_SCRIPT, "lines": [], "sources": []},
-               "observation:1": {"title": XSS_IMG, "lines": [], "sources": []}}
-    heads = [TherapyRef("a", "urn:a", "Title " + XSS_IMG, "product"), None, TherapyRef("b", "urn:b", XSS_SCRIPT, "product")]
+    details = {
+        node.id: {
+            "title": XSS_IMG,
+            "lines": [XSS_SCRIPT],
+            "sources": [{"text": XSS_IMG, "href": "javascript:window.__xss=5", "more": [XSS_SCRIPT]}],
+        },
+        "summary:x": {"title": XSS_SCRIPT, "lines": [], "sources": []},
+        "observation:1": {"title": XSS_IMG, "lines": [], "sources": []},
+    }
+    heads = [
+        TherapyRef("a", "urn:a", "Title " + XSS_IMG, "product"),
+        None,
+        TherapyRef("b", "urn:b", XSS_SCRIPT, "product"),
+    ]
     rows = [Row("p", XSS_IMG, True, [[node], [], [summary]])]
-    return View(f"Title {XSS_IMG} {XSS_SCRIPT}", "xss", heads, [Group(XSS_SCRIPT, rows)], details,
-                table=f"<p>{'&lt;'}table</p>", therapies=["Title", "Other"])
+    return View(
+        f"Title {XSS_IMG} {XSS_SCRIPT}",
+        "xss",
+        heads,
+        [Group(XSS_SCRIPT, rows)],
+        details,
+        table=f"<p>{'&lt;'}table</p>",
+        therapies=["Title", "Other"],
+    )
 
 
 def test_page_escapes_text_from_data() -> None:
@@ -245,9 +291,11 @@ def test_cli_writes_the_page_or_the_svg(tmp_path: Path) -> None:
     assert ET.fromstring(forced.read_text(encoding="utf-8").split("\n", 1)[1]).tag == f"{SVG}svg"
     overview = tmp_path / "all.html"
     assert runner.invoke(app, ["view", "--all", "-o", str(overview)]).exit_code == 0
-    for args, message in ((["view", "car-t", "car-nk", "-f", "pdf"], "Unknown view format"),
-                          (["view", "car-t", "--all"], "either therapies or --all"),
-                          (["view", "car-t"], "at least two")):
+    for args, message in (
+        (["view", "car-t", "car-nk", "-f", "pdf"], "Unknown view format"),
+        (["view", "car-t", "--all"], "either therapies or --all"),
+        (["view", "car-t"], "at least two"),
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
@@ -268,6 +316,7 @@ def browser() -> Iterator[Any]:
 
 def refuse_network(page: Any, refused: list[str]) -> None:
     """Let the page load local files (and the data: and blob: URLs its export makes) only; record every other request."""
+
     def route(route: Any) -> None:
         if route.request.url.startswith(("file://", "data:", "blob:")):
             route.continue_()
@@ -341,7 +390,9 @@ def test_graph_is_legible_at_its_initial_zoom(browser: Any, car_t_vs_car_nk: Vie
     assert visit.blocked == [] and visit.errors == []
 
 
-def test_every_tab_draws_and_a_click_shows_sources_with_safe_links(browser: Any, graph: kg.TherapyGraph, tmp_path: Path) -> None:
+def test_every_tab_draws_and_a_click_shows_sources_with_safe_links(
+    browser: Any, graph: kg.TherapyGraph, tmp_path: Path
+) -> None:
     view = comparison_view(graph, ["kymriah", "yescarta"])
     visit = _open(browser, view, tmp_path, "view-kymriah-vs-yescarta")
     for tab in ("evidence", "timeline", "table", "graph"):
@@ -373,7 +424,7 @@ def test_a_summary_opens_in_place_and_moves_the_rows_below(browser: Any, car_t_v
     child = visit.node(summary.children[0].id)
     assert child.is_visible()
     after = visit.page.evaluate(rows_y)
-    assert after != before and all(b <= a for b, a in zip(before, after))
+    assert after != before and all(b <= a for b, a in zip(before, after, strict=True))
     child.click()
     assert visit.details().startswith(car_t_vs_car_nk.details[summary.children[0].id]["title"])
     visit.screenshot("view-car-t-vs-car-nk-expanded")
@@ -388,8 +439,12 @@ def test_find_selects_a_target_before_observations(browser: Any, graph: kg.Thera
     visit.page.locator("#kg-find").press("Enter")
     assert visit.page.evaluate("kgView.selected.getAttribute('data-node')") == target.id
     assert visit.details().startswith("target: CD19")
-    hidden = next(c for _, _, n in _nodes(view) for c in n.children
-                  if next(i for i, text in find_list(view) if c.text.lower() in text.lower()) == c.id)
+    hidden = next(
+        c
+        for _, _, n in _nodes(view)
+        for c in n.children
+        if next(i for i, text in find_list(view) if c.text.lower() in text.lower()) == c.id
+    )
     visit.page.locator("#kg-find").fill(hidden.text)  # an item inside a closed summary: the summary opens
     visit.page.locator("#kg-find").press("Enter")
     assert visit.page.evaluate("kgView.selected.closest('.kg-more').getAttribute('display')") == "inline"
@@ -430,15 +485,21 @@ def test_injected_markup_shows_as_text_and_runs_nothing(browser: Any, tmp_path: 
     assert visit.page.locator("#kg-details a").count() == 0  # a javascript: link is not made a link
     assert visit.page.locator("h1").inner_text() == f"Title {XSS_IMG} {XSS_SCRIPT}"
     assert visit.page.evaluate("[window.__xss === undefined, document.images.length, document.scripts.length]") == [
-        True, 0, 3]
+        True,
+        0,
+        3,
+    ]
     assert visit.blocked == [] and visit.errors == [] and visit.dialogs == []
 
 
 def test_policy_stops_markup_slipped_into_the_page(browser: Any, tmp_path: Path) -> None:
     """Defence in depth: were escaping ever bypassed, the page's policy runs no foreign script and loads nothing."""
     page = render_html(_xss_view())
-    tampered = page.replace("<main>", '<main><script>window.__xss = 3</script><img src="https://example.org/x.png"'
-                            ' onerror="window.__xss = 4">', 1)
+    tampered = page.replace(
+        "<main>",
+        '<main><script>window.__xss = 3</script><img src="https://example.org/x.png" onerror="window.__xss = 4">',
+        1,
+    )
     path = tmp_path / "tampered.html"
     path.write_text(tampered, encoding="utf-8")
     visit = Visit(browser, path)
