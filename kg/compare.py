@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import UsageError
+from kg.evidence import BY_KEY, EVIDENCE_KINDS, kind_of_class
 from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
 from kg.render import evidence_label, measurement_context, proportion
 from kg.stats import wilson
-from kg.therapy import EVIDENCE_KINDS, Evidence, Fact, Source, TherapyRef
+from kg.therapy import Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def compare(
         )
     for g in groups:
         if g["evidenceClass"]:
-            kind = EVIDENCE_KINDS[g["evidenceClass"].rsplit("#", 1)[-1]]
+            kind = kind_of_class(g["evidenceClass"])
             rows += _evidence_rows(kind, g["groupKey"], g["groupLabel"], refs, items, therapies.value_order)
             if kind == "trial":
                 counts = [therapies.registered_trials(ref) for ref in refs]
@@ -331,10 +332,8 @@ def _n(item: Evidence) -> str:
 
 def evidence_kind(row: ComparisonRow) -> str | None:
     """What an evidence row holds ("approval", "trial", "label-event", "observation"), or None for a property row."""
-    prefix = row.key.split(":", 1)[0]
-    if prefix in ("outcome", "adverse-event"):
-        return "observation"
-    return prefix if prefix in ("approval", "trial", "label-event") else None
+    kind = BY_KEY.get(row.key.split(":", 1)[0])
+    return kind.node if kind else None
 
 
 def summarised(comparison: Comparison) -> Comparison:
@@ -383,5 +382,5 @@ def summary_text(kind: str, cell: list[Fact]) -> str:
         )
     years = sorted(str(v.get("date"))[:4] for v in values if v.get("date"))
     when = f" · {years[0]}–{years[-1]}" if years and years[0] != years[-1] else f" · {years[0]}" if years else ""
-    noun = {"approval": "approvals", "trial": "trials", "label-event": "label safety actions"}.get(kind, "items")
+    noun = next((k.plural for k in EVIDENCE_KINDS if k.node == kind), "items")
     return f"{len(cell)} {noun}{counted}{when}"

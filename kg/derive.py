@@ -34,9 +34,9 @@ SELECT DISTINCT ?therapy ?holder WHERE {{
 EVIDENCE = """
 SELECT DISTINCT ?node ?therapy WHERE {
   VALUES ?curatedClass { tkg:JournalArticle tkg:RegulatoryDocument tkg:WebPage tkg:RegistryRecord }
-  VALUES ?class { tkg:Approval tkg:LabelSafetyEvent tkg:ClinicalTrial tkg:TrialOutcome tkg:AdverseEventObservation tkg:Award }
   ?curated a ?curatedClass .
   GRAPH ?curated { ?node a ?class }
+  ?class rdfs:subClassOf+ tkg:Evidence .
   ?node tkg:approvedProduct|tkg:labelOf|tkg:evaluates|tkg:therapy|tkg:awardedFor ?subject .
   ?subject tkg:lineage ?therapy .
 }"""  # curated sources only: ingested registry records are tkg:IngestedRecord, counted not listed

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
 
-from kg import vocab
+from kg import derive, vocab
 from kg.atomic import replacing, write_text
 from kg.errors import BuildError, UsageError
 from kg.graph import solutions
@@ -71,35 +71,23 @@ SELECT ?trial ?subject ?phase WHERE {
   ?trial tkg:registryRecord ?record ; tkg:evaluates ?subject .
   OPTIONAL { ?trial tkg:trialPhase ?phase }
 }"""
-_HIERARCHY = f"""
-SELECT ?child ?parent WHERE {{ GRAPH <{vocab.CATALOGUE_GRAPH}> {{ ?child tkg:modality|skos:broader ?parent }} }}"""
+_LINEAGES = f"""
+SELECT ?therapy ?holder WHERE {{ GRAPH <{derive.DERIVED_GRAPH}> {{ ?therapy tkg:lineage ?holder }} }}"""
 
 
 def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
     """Counts of registered trials per therapy (its own and its products' and sub-modalities')
-    and phase, as triples in the registry-summary graph. Computed once per build: counting the
-    subtree of a therapy at query time took seconds at 10^5 records."""
-    parents: dict[str, list[str]] = defaultdict(list)
-    for row in solutions(store.query(_HIERARCHY, prefixes=vocab.PREFIXES)):
-        parents[row["child"].value].append(row["parent"].value)
-
-    def lineage(iri: str) -> set[str]:
-        found, queue = {iri}, [iri]
-        while queue:
-            for parent in parents.get(queue.pop(), []):
-                if parent not in found:
-                    found.add(parent)
-                    queue.append(parent)
-        return found
-
-    lineages: dict[str, set[str]] = {}
+    and phase, as triples in the registry-summary graph; needs the lineages in the store
+    (kg.derive). Computed once per build: counting the subtree of a therapy at query time took
+    seconds at 10^5 records."""
+    lineages: dict[str, set[str]] = defaultdict(set)
+    for row in solutions(store.query(_LINEAGES, prefixes=vocab.PREFIXES)):
+        lineages[row["therapy"].value].add(row["holder"].value)
     trials: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in solutions(store.query(_TRIALS, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)):
         subject = row["subject"].value
         phase = row["phase"].value if row["phase"] is not None else ""
-        if subject not in lineages:
-            lineages[subject] = lineage(subject)
-        for therapy in lineages[subject]:
+        for therapy in lineages.get(subject) or {subject}:
             trials[(therapy, phase)].add(row["trial"].value)
     graph = ox.NamedNode(SUMMARY_GRAPH)
     tkg = vocab.TKG

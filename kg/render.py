@@ -14,20 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from kg.evidence import EVIDENCE_KINDS
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from kg.coverage import Count, ProductCoverage
     from kg.therapy import Description, Evidence, Fact, Source
-
-EVIDENCE_SECTIONS = [
-    ("approval", "approvals", "Approvals"),
-    ("label-event", "label_events", "Label safety events"),
-    ("trial", "trials", "Trials"),
-    ("outcome", "outcomes", "Trial outcomes"),
-    ("adverse-event", "adverse_events", "Adverse-event observations"),
-    ("award", "awards", "Awards"),
-]
 
 
 def _plain(value: Any) -> Any:
@@ -97,14 +90,14 @@ def description_json(description: Description) -> dict[str, Any]:
             for row in description.properties
         ],
     }
-    for kind, key, _ in EVIDENCE_SECTIONS:
-        document[key] = [
+    for kind in EVIDENCE_KINDS:
+        document[kind.section] = [
             {
                 "id": item.id,
                 "label": evidence_label(item),
                 "fields": {name: [fact_json(f, sources) for f in facts] for name, facts in item.fields.items()},
             }
-            for item in description.of_kind(kind)
+            for item in description.of_kind(kind.key)
         ]
     document["sources"] = [
         {**dataclasses.asdict(source), "link": source.link} for source in description.sources.values()
@@ -238,8 +231,8 @@ def print_description(description: Description, console: Console, *, sources: bo
         table.add_row(escape(group), escape(row.label), value)
     console.print(table)
 
-    for kind, _, title in EVIDENCE_SECTIONS:
-        items = description.of_kind(kind)
+    for kind in EVIDENCE_KINDS:
+        items, title = description.of_kind(kind.key), kind.title
         if not items:
             continue
         section = Table(title=title)
@@ -387,9 +380,9 @@ def description_html(description: Description) -> str:
             else f'<tr><th>{esc(row.label)}</th><td><span class="none">no data</span></td></tr>'
         )
     counts = ", ".join(
-        f"{len(description.of_kind(kind))} {title.lower()}"
-        for kind, _, title in EVIDENCE_SECTIONS
-        if description.of_kind(kind)
+        f"{len(description.of_kind(kind.key))} {kind.title.lower()}"
+        for kind in EVIDENCE_KINDS
+        if description.of_kind(kind.key)
     )
     legend = "".join(f'<li value="{n}">{esc(text)}</li>' for n, text in citations.entries())
     return (

@@ -123,8 +123,9 @@ def build(
                     f"The ingested records {records} are damaged ({error}); the previous store is "
                     f"unchanged. Move the folder {records.parent} aside and ingest the files again."
                 ) from None
-            store.bulk_extend(ingest.summary_quads(store))
         store.bulk_extend(derive.lineage_quads(store))
+        if records is not None:
+            store.bulk_extend(ingest.summary_quads(store))
         store.bulk_extend(derive.evidence_quads(store))
         total = len(store)
         derive.merge_into_default_graph(store)

@@ -16,6 +16,7 @@ from typing import Any
 
 from kg import vocab
 from kg.errors import UnknownTherapy, UsageError
+from kg.evidence import EVIDENCE_KINDS, kind_of_class
 from kg.graph import IRI, TherapyGraph, iri
 from kg.vocab import short_id
 
@@ -208,16 +209,6 @@ class Description:
         from kg.render import description_html
 
         return description_html(self)
-
-
-EVIDENCE_KINDS = {  # evidence class local name -> kind
-    "Approval": "approval",
-    "LabelSafetyEvent": "label-event",
-    "ClinicalTrial": "trial",
-    "TrialOutcome": "outcome",
-    "AdverseEventObservation": "adverse-event",
-    "Award": "award",
-}
 
 
 def normalise(name: str) -> str:
@@ -414,14 +405,14 @@ class Therapies:
             items.append(
                 Evidence(
                     id=short_id(node_iri),
-                    kind=EVIDENCE_KINDS[node["class"].rsplit("#", 1)[-1]],
+                    kind=kind_of_class(node["class"]),
                     label=str(label[0].value) if label else short_id(node_iri),
                     fields=fields,
                     field_labels=node["labels"],
                     errors=_merge(node["errors"]),
                 )
             )
-        order = list(EVIDENCE_KINDS.values())
+        order = [kind.key for kind in EVIDENCE_KINDS]
         return sorted(
             items,
             key=lambda e: (order.index(e.kind), str(e.first("approvalDate") or e.first("eventDate") or ""), e.label),
