@@ -684,7 +684,7 @@ def ingest_ctgov(
 
     Example: kg --store /data/therapy-kg ingest ctgov studies/
     """
-    from kg.ingest import ingest_ctgov as run_ingest
+    from kg.registry import ingest_ctgov as run_ingest
 
     report = _ingest(ctx, "records", lambda root, tick: run_ingest(root, paths, progress=tick))
     if report.unmatched:
@@ -708,7 +708,7 @@ def ingest_drugsatfda(
 
     Example: kg ingest drugsatfda drugsatfda20251201.zip
     """
-    from kg.ingest import ingest_drugsatfda as run_ingest
+    from kg.registry import ingest_drugsatfda as run_ingest
 
     _report_problems(_ingest(ctx, "applications", lambda root, tick: run_ingest(root, path, progress=tick)))
 
@@ -730,7 +730,7 @@ def ingest_ema(
 
     Example: kg ingest ema Medicines_output_european_public_assessment_reports.xlsx
     """
-    from kg.ingest import ingest_ema as run_ingest
+    from kg.registry import ingest_ema as run_ingest
 
     _report_problems(_ingest(ctx, "medicines", lambda root, tick: run_ingest(root, path, progress=tick)))
 

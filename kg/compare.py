@@ -17,7 +17,7 @@ from kg.errors import UsageError
 from kg.evidence import BY_KEY, EVIDENCE_KINDS, kind_of_class
 from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
-from kg.render import evidence_label, measurement_context, proportion
+from kg.render import TABLE_STYLE, evidence_label, measurement_context, proportion, table_html
 from kg.stats import wilson
 from kg.therapy import Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
@@ -65,7 +65,6 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         """How a notebook shows a comparison: the table of `kg compare --format html`."""
-        from kg.report import TABLE_STYLE, table_html
 
         return f"<style>{TABLE_STYLE}</style>" + table_html(self)
 

@@ -31,6 +31,7 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.graph import TherapyGraph, iri
+from kg.ingest import Problem
 from kg.regdata import Quads
 from kg.therapy import normalise
 
@@ -38,17 +39,6 @@ JSON_LINES = (".jsonl", ".ndjson")
 SUFFIXES = (".json", *JSON_LINES)
 NCT_ID = re.compile(r"NCT\d{8}")
 REGISTRY = vocab.SOURCE + "clinicaltrials-gov"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A bad record: skipped, nothing written for it."""
-
-    where: str  # "path", "path:line" (JSON Lines) or "path#studies[3]"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 @dataclass(frozen=True)

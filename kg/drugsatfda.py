@@ -28,9 +28,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.ctgov import InterventionMatcher, Problem
+from kg.ctgov import InterventionMatcher
 from kg.errors import UsageError
 from kg.graph import iri
+from kg.ingest import Problem
 from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.fda.gov/drugs/drug-approvals-and-databases/drugsfda-data-files"

@@ -23,9 +23,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.ctgov import InterventionMatcher, Problem
+from kg.ctgov import InterventionMatcher
 from kg.errors import UsageError
 from kg.graph import iri
+from kg.ingest import Problem
 from kg.regdata import DATE, Quads, Record, approval_node, first_authorisations, iso_date, match_product, term
 
 HOME = "https://www.ema.europa.eu/en/medicines/download-medicine-data"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from kg.graph import IRI
+from kg.terms import IRI
 from kg.vocab import compact
 
 if TYPE_CHECKING:

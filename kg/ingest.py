@@ -8,8 +8,8 @@ Ingested records live beside the store, in `<store root>/ingested/`:
 
 Both are rewritten atomically (write, then rename): a newer version of a record replaces its
 graph, an older or identical one is skipped, so ingesting the same files twice changes nothing.
-The store is then rebuilt from the curated data plus `records.nq` in one bulk load; if that fails
-(a full disk), both files are put back, so the last good build stays the one in use. The curated
+`kg.registry` then rebuilds the store from the curated data plus `records.nq` in one bulk load,
+and puts both files back if that fails (a full disk). The curated
 data are validated with SHACL on every build; registry records are checked record by record
 while they are read (see `kg.ctgov`), because SHACL over millions of triples would take minutes.
 """
@@ -17,10 +17,8 @@ while they are read (see `kg.ctgov`), because SHACL over millions of triples wou
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -29,11 +27,11 @@ import pyoxigraph as ox
 
 from kg import derive, vocab
 from kg.atomic import replacing, write_text
-from kg.errors import BuildError, UsageError
+from kg.errors import BuildError
 from kg.graph import solutions
 
 if TYPE_CHECKING:
-    from kg.ctgov import InterventionMatcher, Problem
+    pass
 
 RECORDS = "records.nq"
 MANIFEST = "MANIFEST.json"
@@ -128,6 +126,17 @@ class Record(Protocol):
     def unmatched(self) -> list[str]: ...  # intervention names not linked to a known therapy
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A bad record: skipped, nothing written for it."""
+
+    where: str  # "path", "path:line" (JSON Lines) or "path#studies[3]"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
 @dataclass
 class IngestReport:
     """What one `kg ingest` run did."""
@@ -164,8 +173,6 @@ def store_records(
     `graph` and its `quads`, and the names left `unmatched` (`kg.ctgov.TrialRecord`,
     `kg.regdata.Record`).
     """
-    from kg.ctgov import Problem
-
     known = manifest(store_root)
     report = IngestReport()
     fresh: dict[str, _Pending] = {}
@@ -210,95 +217,3 @@ def store_records(
         known[key] = pending.last_update
     write_text(directory / MANIFEST, json.dumps(dict(sorted(known.items())), indent=0))
     return report
-
-
-def ingest_ctgov(store_root: Path, paths: list[Path], *, progress: Callable[[int], None] | None = None) -> IngestReport:
-    """Read ClinicalTrials.gov API v2 records, merge them into the ingested set, rebuild the store.
-    Interventions are linked to therapies by the names the graph knows."""
-    from kg import ctgov
-
-    _check_inputs(paths)
-    return _ingest(store_root, lambda matcher, _: ctgov.records(paths, matcher), progress)
-
-
-def ingest_drugsatfda(store_root: Path, path: Path, *, progress: Callable[[int], None] | None = None) -> IngestReport:
-    """Read a Drugs@FDA zip or folder, keep the applications of the graph's products (`kg.drugsatfda`),
-    merge them into the ingested set and rebuild the store."""
-    from kg import drugsatfda
-
-    _check_inputs([path])
-    return _ingest(store_root, lambda matcher, products: drugsatfda.read_records(path, matcher, products), progress)
-
-
-def ingest_ema(store_root: Path, path: Path, *, progress: Callable[[int], None] | None = None) -> IngestReport:
-    """Read EMA's medicines table (xlsx or CSV), keep the graph's products' EU medicines (`kg.ema`),
-    merge them into the ingested set and rebuild the store."""
-    from kg import ema
-
-    _check_inputs([path])
-    return _ingest(store_root, lambda matcher, products: ema.read_records(path, matcher, products), progress)
-
-
-def _check_inputs(paths: Iterable[Path]) -> None:
-    """Every input is an existing regular file or folder: a device or pipe (/dev/zero) would be read forever."""
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"No such file or directory: {', '.join(missing)}")
-    odd = [str(p) for p in paths if not (p.is_file() or p.is_dir())]
-    if odd:
-        raise UsageError(f"Not a regular file or a folder: {', '.join(odd)}")
-
-
-def _ingest(
-    store_root: Path,
-    read: Callable[[InterventionMatcher, set[str]], Iterable[Record | Problem]],
-    progress: Callable[[int], None] | None,
-) -> IngestReport:
-    """Open the graph (built if needed) for the names it knows, store what `read(matcher, product
-    IRIs)` yields, rebuild."""
-    from kg import store
-    from kg.ctgov import InterventionMatcher
-    from kg.graph import TherapyGraph
-
-    built = store.build(store_root)
-    with TherapyGraph(store.open_build(built.location), built.location) as graph:
-        matcher = InterventionMatcher.from_graph(graph)
-        products = {ref.iri for ref in graph.therapies.all("product")}
-    with _rolled_back_on_failure(ingested_dir(store_root)):
-        report = store_records(store_root, read(matcher, products), progress=progress)
-        store.build(store_root)
-    return report
-
-
-@contextmanager
-def _rolled_back_on_failure(directory: Path) -> Iterator[None]:
-    """Put the ingested set back as it was if the block fails (a full disk while the store is
-    rebuilt): the records then still match the last good build, so every later command opens that
-    build instead of retrying one that cannot be written. Hard links keep the old versions for free."""
-    kept: dict[Path, Path | None] = {}
-    for name in (RECORDS, MANIFEST):
-        path, backup = directory / name, directory / f".{name}.previous"
-        backup.unlink(missing_ok=True)
-        if path.exists():
-            os.link(path, backup)
-            kept[path] = backup
-        else:
-            kept[path] = None
-    try:
-        yield
-    except BaseException as error:
-        for path, previous in kept.items():
-            if previous is None:
-                path.unlink(missing_ok=True)
-            else:
-                os.replace(previous, path)
-        if isinstance(error, OSError):
-            raise BuildError(
-                f"Nothing was ingested ({error.strerror or error}); the ingested records and the store "
-                "are as they were."
-            ) from None
-        raise
-    finally:
-        for previous in kept.values():
-            if previous is not None:
-                previous.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from kg.evidence import EVIDENCE_KINDS
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kg.compare import Comparison
     from kg.coverage import Count, ProductCoverage
     from kg.therapy import Description, Evidence, Fact, Source
 
@@ -366,7 +367,6 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
 def description_html(description: Description) -> str:
     """A compact HTML summary of `kg show` for notebooks: lineage, names, the property table with
     source marks, the number of evidence items by section, and the source list."""
-    from kg.report import TABLE_STYLE
 
     esc = html.escape
     ref = description.therapy
@@ -398,3 +398,70 @@ def description_html(description: Description) -> str:
         + (f"<details><summary>Sources</summary><ol>{legend}</ol></details>" if legend else "")
         + "</div>"
     )
+
+
+NO_DATA = "no data"
+
+TABLE_STYLE = """
+table.kg-compare { border-collapse: collapse; width: 100%; }
+.kg-compare th, .kg-compare td { border: 1px solid #c9d1d9; padding: .4rem .6rem; vertical-align: top; text-align: left; }
+.kg-compare th { background: #f0f3f6; }
+.kg-compare tr.group th { background: #24292f; color: #fff; }
+.kg-compare tr.differs td, .kg-compare tr.differs th { background: #fff8c5; }
+.kg-compare .none { color: #6e7781; font-style: italic; }
+.kg-compare .inherited { color: #57606a; font-size: .9em; }
+.kg-compare .weak { color: #6e7781; font-style: italic; }
+.kg-compare .conflict { color: #cf222e; font-size: .9em; }
+.kg-compare ul { margin: 0; padding-left: 1.1rem; }
+.kg-legend { margin-top: 1.5rem; font-size: .9em; }
+"""
+
+
+def table_html(comparison: Comparison, *, sources: bool = True) -> str:
+    """The comparison table and its legend as an HTML fragment (styled by TABLE_STYLE): the page
+    of `kg compare --format html`, and a tab of the `kg view` page."""
+    esc = html.escape
+    citations = Citations(comparison.sources) if sources else None
+    parts = [
+        '<table class="kg-compare"><thead><tr><th>Property</th>',
+        *(f"<th>{esc(t.label)} <small>({esc(t.level)})</small></th>" for t in comparison.therapies),
+        "</tr></thead><tbody>",
+    ]
+    for key, label in comparison.groups:
+        parts.append(f'<tr class="group"><th colspan="{len(comparison.therapies) + 1}">{esc(label)}</th></tr>')
+        for row in (r for r in comparison.rows if r.group == key):
+            name = esc(row.label)
+            if row.conflict:
+                name += ' <span class="conflict">(sources disagree)</span>'
+            cells = []
+            for cell in row.cells:
+                if not cell:
+                    cells.append(f'<td><span class="none">{NO_DATA}</span></td>')
+                    continue
+                items = []
+                for fact in cell:
+                    text = fact_text(fact, comparison.sources, citations)
+                    item = esc(text.value)
+                    if text.note:
+                        item += f' <span class="inherited">({esc(text.note)})</span>'
+                    if text.marks:
+                        item += f" <sup>{esc(text.marks)}</sup>"
+                    if citations is not None and text.weak:
+                        item = f'<span class="weak">{item}</span>'
+                    items.append(f"<li>{item}</li>")
+                cells.append(f"<td><ul>{''.join(items)}</ul></td>")
+            css = ' class="differs"' if row.differs else ""
+            parts.append(f"<tr{css}><th>{name}</th>{''.join(cells)}</tr>")
+    parts.append("</tbody></table>")
+    parts.append(
+        '<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
+        "<em>inherited</em> are stated for a modality the product belongs to. "
+        "<em>No data</em> means no source in the graph states a value.</p>"
+    )
+    if citations is not None and citations.numbers:
+        parts.append("<h2>Sources</h2><ol>")
+        for number, citation in citations.entries():
+            parts.append(f'<li value="{number}">{esc(citation)}</li>')
+        parts.append("</ol>")
+    parts.append("</div>")
+    return "\n".join(parts)

@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 from kg.compare import Comparison, ComparisonRow
 from kg.errors import UsageError
 from kg.frames import TIDY_COLUMNS, comparison_frame, tidy_rows
-from kg.render import Citations, dumps, fact_json, fact_text, to_jsonable
+from kg.render import NO_DATA, TABLE_STYLE, Citations, dumps, fact_json, fact_text, table_html, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from kg.therapy import Source
-
-NO_DATA = "no data"
 
 
 def to_json(comparison: Comparison) -> dict[str, Any]:
@@ -208,71 +206,6 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
         console.print("[bold]Sources[/bold]")
         for line in citations.legend():
             console.print(escape(line))
-
-
-TABLE_STYLE = """
-table.kg-compare { border-collapse: collapse; width: 100%; }
-.kg-compare th, .kg-compare td { border: 1px solid #c9d1d9; padding: .4rem .6rem; vertical-align: top; text-align: left; }
-.kg-compare th { background: #f0f3f6; }
-.kg-compare tr.group th { background: #24292f; color: #fff; }
-.kg-compare tr.differs td, .kg-compare tr.differs th { background: #fff8c5; }
-.kg-compare .none { color: #6e7781; font-style: italic; }
-.kg-compare .inherited { color: #57606a; font-size: .9em; }
-.kg-compare .weak { color: #6e7781; font-style: italic; }
-.kg-compare .conflict { color: #cf222e; font-size: .9em; }
-.kg-compare ul { margin: 0; padding-left: 1.1rem; }
-.kg-legend { margin-top: 1.5rem; font-size: .9em; }
-"""
-
-
-def table_html(comparison: Comparison, *, sources: bool = True) -> str:
-    """The comparison table and its legend as an HTML fragment (styled by TABLE_STYLE): the page
-    of `kg compare --format html`, and a tab of the `kg view` page."""
-    esc = html.escape
-    citations = Citations(comparison.sources) if sources else None
-    parts = [
-        '<table class="kg-compare"><thead><tr><th>Property</th>',
-        *(f"<th>{esc(t.label)} <small>({esc(t.level)})</small></th>" for t in comparison.therapies),
-        "</tr></thead><tbody>",
-    ]
-    for key, label in comparison.groups:
-        parts.append(f'<tr class="group"><th colspan="{len(comparison.therapies) + 1}">{esc(label)}</th></tr>')
-        for row in (r for r in comparison.rows if r.group == key):
-            name = esc(row.label)
-            if row.conflict:
-                name += ' <span class="conflict">(sources disagree)</span>'
-            cells = []
-            for cell in row.cells:
-                if not cell:
-                    cells.append(f'<td><span class="none">{NO_DATA}</span></td>')
-                    continue
-                items = []
-                for fact in cell:
-                    text = fact_text(fact, comparison.sources, citations)
-                    item = esc(text.value)
-                    if text.note:
-                        item += f' <span class="inherited">({esc(text.note)})</span>'
-                    if text.marks:
-                        item += f" <sup>{esc(text.marks)}</sup>"
-                    if citations is not None and text.weak:
-                        item = f'<span class="weak">{item}</span>'
-                    items.append(f"<li>{item}</li>")
-                cells.append(f"<td><ul>{''.join(items)}</ul></td>")
-            css = ' class="differs"' if row.differs else ""
-            parts.append(f"<tr{css}><th>{name}</th>{''.join(cells)}</tr>")
-    parts.append("</tbody></table>")
-    parts.append(
-        '<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
-        "<em>inherited</em> are stated for a modality the product belongs to. "
-        "<em>No data</em> means no source in the graph states a value.</p>"
-    )
-    if citations is not None and citations.numbers:
-        parts.append("<h2>Sources</h2><ol>")
-        for number, citation in citations.entries():
-            parts.append(f'<li value="{number}">{esc(citation)}</li>')
-        parts.append("</ol>")
-    parts.append("</div>")
-    return "\n".join(parts)
 
 
 def to_html(comparison: Comparison, *, sources: bool = True) -> str:

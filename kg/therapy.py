@@ -12,13 +12,17 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg import vocab
 from kg.errors import UnknownTherapy, UsageError
 from kg.evidence import EVIDENCE_KINDS, kind_of_class
-from kg.graph import IRI, TherapyGraph, iri
+from kg.render import description_html
+from kg.terms import IRI, iri
 from kg.vocab import short_id
+
+if TYPE_CHECKING:
+    from kg.graph import TherapyGraph
 
 
 @dataclass(frozen=True)
@@ -206,8 +210,6 @@ class Description:
 
     def _repr_html_(self) -> str:
         """How a notebook shows a description: its properties with sources, and its evidence counts."""
-        from kg.render import description_html
-
         return description_html(self)
 
 

@@ -38,8 +38,7 @@ from kg.errors import UsageError
 from kg.frames import rate_percentage
 from kg.graph import TherapyGraph
 from kg.page import SAVE_SCRIPT, policy, script_json
-from kg.render import fact_text
-from kg.report import TABLE_STYLE, table_html
+from kg.render import TABLE_STYLE, fact_text, table_html
 from kg.therapy import Fact, Source, Therapies, TherapyRef
 
 FONT = 13

@@ -57,7 +57,7 @@ def _measure(graph, runs: int, timeout: float) -> dict[str, float | None]:
 
 
 def child_ingest(store: Path, records: Path) -> dict:
-    from kg.ingest import ingest_ctgov
+    from kg.registry import ingest_ctgov
 
     start = time.perf_counter()
     report = ingest_ctgov(store, [records])

@@ -23,7 +23,7 @@ import pyoxigraph as ox
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kg import derive, store
-from kg.ingest import ingest_ctgov
+from kg.registry import ingest_ctgov
 
 
 def _size(path: Path) -> int:

@@ -58,7 +58,7 @@ def runner(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def ingested_store(
     tmp_path_factory: pytest.TempPathFactory, run: Callable[[Path, Path], Any], path: Path, records: int
 ) -> Path:
-    """A fresh store with `path` ingested by `run` (one of `kg.ingest.ingest_*`), which must take
+    """A fresh store with `path` ingested by `run` (one of `kg.registry.ingest_*`), which must take
     all `records` records and report no problem."""
     store = tmp_path_factory.mktemp("ingested") / "store"
     report = run(store, path)

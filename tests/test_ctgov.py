@@ -14,8 +14,9 @@ import pytest
 
 import kg
 from kg import vocab
-from kg.ctgov import InterventionMatcher, Problem, RawStudy, TrialRecord, read_records, records, to_record
+from kg.ctgov import InterventionMatcher, RawStudy, TrialRecord, read_records, records, to_record
 from kg.graph import iri
+from kg.ingest import Problem
 from kg.therapy import normalise
 
 DATA = Path(__file__).parent / "data" / "ctgov"

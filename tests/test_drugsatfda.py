@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kg
-from kg import ingest
+from kg import registry
 from kg.cli import app
 from kg.query import bindings, named
 from tests.conftest import ingested_store
@@ -29,7 +29,7 @@ def _table(name: str, folder: Path = FIXTURE) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ingested_store(tmp_path_factory, ingest.ingest_drugsatfda, FIXTURE, 10)
+    return ingested_store(tmp_path_factory, registry.ingest_drugsatfda, FIXTURE, 10)
 
 
 def _actions(store: Path, **params: str) -> list[dict]:
@@ -89,7 +89,7 @@ def test_the_first_original_approval_meets_the_curated_one(loaded: Path) -> None
 
 def test_ingesting_the_same_export_again_changes_nothing(loaded: Path) -> None:
     before = (loaded / "ingested" / "records.nq").read_bytes()
-    report = ingest.ingest_drugsatfda(loaded, FIXTURE)
+    report = registry.ingest_drugsatfda(loaded, FIXTURE)
     assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 10)
     assert (loaded / "ingested" / "records.nq").read_bytes() == before
 
@@ -105,8 +105,8 @@ def test_a_newer_export_replaces_the_application_it_changes(tmp_path: Path) -> N
     with open(folder / "Submissions.txt", "a", encoding="utf-8", newline="") as handle:
         handle.write("761097\t2\tSUPPL\t99\tAP\t2019-12-20 00:00:00\t\tPRIORITY\r\n")
     store = tmp_path / "store"
-    ingest.ingest_drugsatfda(store, FIXTURE)
-    report = ingest.ingest_drugsatfda(store, folder)
+    registry.ingest_drugsatfda(store, FIXTURE)
+    report = registry.ingest_drugsatfda(store, folder)
     assert (report.updated, len(report.unchanged)) == (["BLA761097"], 9)
     libtayo = _actions(store, therapy="cemiplimab")
     assert [(str(r["date"]), r["number"], r["class"]) for r in libtayo][-1] == ("2019-12-20", 99, "Efficacy")
@@ -119,7 +119,7 @@ def test_the_zip_fda_distributes_is_read_as_its_folder(tmp_path: Path) -> None:
         for path in FIXTURE.glob("*.txt"):
             out.write(path, path.name)
     store = tmp_path / "store"
-    assert len(ingest.ingest_drugsatfda(store, archive).ingested) == 10
+    assert len(registry.ingest_drugsatfda(store, archive).ingested) == 10
 
 
 def test_applications_of_other_drugs_are_left_out(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_applications_of_other_drugs_are_left_out(tmp_path: Path) -> None:
     ]:
         with open(folder / name, "a", encoding="utf-8", newline="") as handle:
             handle.write(row)
-    report = ingest.ingest_drugsatfda(tmp_path / "store", folder)
+    report = registry.ingest_drugsatfda(tmp_path / "store", folder)
     assert len(report.ingested) == 10 and "NDA020000" not in report.ingested
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kg
-from kg import ingest
+from kg import registry
 from kg.cli import app
 from kg.query import named
 from tests.conftest import ingested_store
@@ -30,7 +30,7 @@ SELECT ?number ?product ?status ?orphan ?approval ?date ?pathway WHERE {
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ingested_store(tmp_path_factory, ingest.ingest_ema, XLSX, 23)
+    return ingested_store(tmp_path_factory, registry.ingest_ema, XLSX, 23)
 
 
 def _medicines(store: Path) -> dict[str, dict]:
@@ -79,12 +79,12 @@ def test_a_date_that_differs_from_a_curated_source_shows_as_a_disagreement(loade
 
 
 def test_the_same_table_as_csv_gives_the_same_graph(loaded: Path, tmp_path: Path) -> None:
-    ingest.ingest_ema(tmp_path / "store", CSV)
+    registry.ingest_ema(tmp_path / "store", CSV)
     assert _medicines(tmp_path / "store") == _medicines(loaded)
 
 
 def test_again_changes_nothing_and_a_later_update_replaces_one(loaded: Path, tmp_path: Path) -> None:
-    report = ingest.ingest_ema(loaded, XLSX)
+    report = registry.ingest_ema(loaded, XLSX)
     assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 23)
     rows = list(csv.DictReader(CSV.open(encoding="utf-8", newline="")))
     changed = tmp_path / "later.csv"
@@ -97,7 +97,7 @@ def test_again_changes_nothing_and_a_later_update_replaces_one(loaded: Path, tmp
         writer.writerows(rows)
     store = tmp_path / "store"
     shutil.copytree(loaded, store)
-    report = ingest.ingest_ema(store, changed)
+    report = registry.ingest_ema(store, changed)
     assert (report.updated, len(report.unchanged)) == (["EMEA/H/C/003820"], 22)
 
 

@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 import kg
-from kg import ingest
+from kg import ingest, registry
 from kg import store as stores
 from kg.cli import app
 from kg.compare import compare
-from kg.ctgov import Problem
+from kg.ingest import Problem
 
 FIXTURES = Path(__file__).parent / "data" / "ctgov"
 GOOD = [
@@ -43,7 +43,7 @@ def _graph_triples(graph: kg.TherapyGraph, nct: str) -> int:
 
 
 def test_records_become_named_graphs_with_provenance(store: Path) -> None:
-    report = ingest.ingest_ctgov(store, GOOD)
+    report = registry.ingest_ctgov(store, GOOD)
     assert len(report.ingested) == 6 and not report.problems and not report.updated
     graph = kg.open_graph(store)
     [source] = graph.select("""
@@ -57,7 +57,7 @@ def test_records_become_named_graphs_with_provenance(store: Path) -> None:
 
 
 def test_curated_and_registry_facts_about_one_trial_meet(store: Path) -> None:
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     graph = kg.open_graph(store)
     sources = {
         r["g"].rsplit("/", 1)[1]
@@ -69,7 +69,7 @@ def test_curated_and_registry_facts_about_one_trial_meet(store: Path) -> None:
 
 
 def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -> None:
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     graph = kg.open_graph(store)
     row = next(r for r in compare(graph, ["car-t", "car-nk"]).rows if r.key == "trial:registered")
     car_t, car_nk = ([f.value for f in cell] for cell in row.cells)
@@ -82,17 +82,17 @@ def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -
 
 
 def test_ingesting_again_changes_nothing(store: Path) -> None:
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     before = ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text())
-    report = ingest.ingest_ctgov(store, GOOD)
+    report = registry.ingest_ctgov(store, GOOD)
     assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 6)
     assert ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text()) == before
 
 
 def test_newer_record_replaces_the_older_one(store: Path) -> None:
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     old_count = _graph_triples(kg.open_graph(store), "NCT02435849")
-    report = ingest.ingest_ctgov(store, [FIXTURES / "updated"])
+    report = registry.ingest_ctgov(store, [FIXTURES / "updated"])
     assert report.updated == ["NCT02435849"]
     manifest = json.loads((store / "ingested" / "MANIFEST.json").read_text())
     newer = json.loads((FIXTURES / "updated" / "NCT02435849.json").read_text())
@@ -103,12 +103,12 @@ def test_newer_record_replaces_the_older_one(store: Path) -> None:
     )
     assert len(modified) == 1, "the old version's graph is gone, not merged"
     assert _graph_triples(graph, "NCT02435849") > 0 and old_count > 0
-    older_again = ingest.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
+    older_again = registry.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
     assert older_again.unchanged == ["NCT02435849"]
 
 
 def test_bad_records_are_skipped_and_good_ones_still_land(store: Path) -> None:
-    report = ingest.ingest_ctgov(store, [FIXTURES / "invalid", FIXTURES / "NCT03056339.json"])
+    report = registry.ingest_ctgov(store, [FIXTURES / "invalid", FIXTURES / "NCT03056339.json"])
     assert report.ingested == ["NCT03056339"] or set(report.ingested) >= {"NCT03056339"}
     wheres = [p.where for p in report.problems]
     assert any(w.endswith("broken.json") for w in wheres)
@@ -118,7 +118,7 @@ def test_bad_records_are_skipped_and_good_ones_still_land(store: Path) -> None:
 
 
 def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) -> None:
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     before = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
 
     class Boom(Exception):
@@ -181,7 +181,7 @@ def test_full_disk_during_ingest_leaves_the_last_good_build_in_use(
 def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same rollback without a small disk (a fault injected into the rebuild), so it runs anywhere."""
 
-    ingest.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
+    registry.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
     before = _ingested_state(store)
     real_build = stores.build
     calls = []
@@ -194,7 +194,7 @@ def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkey
 
     monkeypatch.setattr(stores, "build", failing_second_build)
     with pytest.raises(kg.errors.BuildError, match=r"Nothing was ingested .No space left on device"):
-        ingest.ingest_ctgov(store, GOOD)
+        registry.ingest_ctgov(store, GOOD)
     assert _ingested_state(store) == before
     assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
     monkeypatch.setattr(stores, "build", real_build)
@@ -222,7 +222,7 @@ def test_cli_summary_and_exit_codes(store: Path) -> None:
 def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(store: Path, tmp_path: Path) -> None:
     from kg.resources import DATA_DIR
 
-    ingest.ingest_ctgov(store, GOOD)
+    registry.ingest_ctgov(store, GOOD)
     data = tmp_path / "data"
     shutil.copytree(DATA_DIR, data)
     (data / "catalogue" / "modalities.ttl").open("a").write("\n# edited\n")

@@ -21,3 +21,42 @@ CHECKS = {
 def test_no_findings(check: str) -> None:
     done = subprocess.run([sys.executable, "-m", *CHECKS[check]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _imports(path: Path) -> set[str]:
+    """The kg modules a module imports when it runs (at any depth, not under TYPE_CHECKING)."""
+    import ast
+
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            if isinstance(child, ast.ImportFrom) and child.module and child.module.split(".")[0] == "kg":
+                names = [f"kg.{a.name}" for a in child.names] if child.module == "kg" else [child.module]
+                found.update(names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """No module imports, directly or through others, a module that imports it back, not even
+    inside a function (where a cycle hides until the function runs)."""
+    modules = {f"kg.{p.stem}": p for p in (ROOT / "kg").glob("*.py") if p.stem != "__init__"}
+    graph = {name: _imports(path) & set(modules) - {name} for name, path in modules.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name])
+        return False
+
+    assert sorted(name for name in graph if reaches(name, name)) == []

@@ -31,8 +31,8 @@ from kg import server as kg_serve
 from kg import store as stores
 from kg.cli import app
 from kg.graph import BASE_IRI
-from kg.ingest import ingest_ctgov
 from kg.query import bindings, named, named_queries
+from kg.registry import ingest_ctgov
 from kg.server import SOCKET_TIMEOUT, Limits, ServerConfig, Worker, negotiate, render_pages
 from tests.servers import KgServer, kg_server
 from tests.test_query import EMPTY_ON_CURATED_DATA
