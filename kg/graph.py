@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
@@ -56,15 +56,34 @@ def dataset_options(default_graphs: list[str] | None, named_graphs: list[str] | 
     }
 
 
+Answer = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | list[ox.Triple]
+"""What a store answers: solutions, a boolean, or triples (a remote endpoint's as a list)."""
+
+
+class SparqlStore(Protocol):
+    """What a TherapyGraph asks of its store: pyoxigraph's `Store.query`. The embedded store, a
+    remote endpoint (`kg.remote.RemoteStore`) and the benchmarks' rdflib baseline answer it."""
+
+    def query(
+        self,
+        query: str,
+        *,
+        base_iri: str | None = None,
+        prefixes: dict[str, str] | None = None,
+        default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
+        named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
+    ) -> Answer: ...
+
+
 class TherapyGraph:
-    """The built knowledge graph, opened read-only (or a remote store with the same `query`)."""
+    """The built knowledge graph, opened read-only (or any other `SparqlStore`)."""
 
     def __init__(
         self,
-        store: ox.Store | None = None,
+        store: SparqlStore | None = None,
         location: Path | None = None,
         *,
-        opener: Callable[[], ox.Store] | None = None,
+        opener: Callable[[], SparqlStore] | None = None,
     ) -> None:
         """`store`, or an `opener` that loads it when a query first needs it; a build's `location`
         keeps the answers to internal queries (kg.memo), so most commands never load the store."""
@@ -75,7 +94,7 @@ class TherapyGraph:
         self._therapies: Therapies | None = None
 
     @property
-    def store(self) -> ox.Store:
+    def store(self) -> SparqlStore:
         if self._store is None:
             if self._opener is None:
                 raise QueryError("This graph has no store to query.")

@@ -24,13 +24,12 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 
 from kg import vocab
 from kg.errors import KgError, QueryError
-from kg.graph import TherapyGraph
+from kg.graph import Answer, TherapyGraph, solutions
 from kg.sparqltext import has_dataset_clause, with_dataset
 from kg.store import open_build
 
@@ -70,13 +69,14 @@ class RemoteStore:
 
     def query(
         self,
-        sparql: str,
+        query: str,
         *,
-        prefixes: Mapping[str, str] | None = None,
         base_iri: str | None = None,
-        default_graph: list[ox.NamedNode] | None = None,
-        named_graphs: list[ox.NamedNode] | None = None,
-    ) -> Any:
+        prefixes: dict[str, str] | None = None,
+        default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
+        named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
+    ) -> Answer:
+        sparql = query
         prologue = f"BASE <{base_iri}>\n" if base_iri else ""
         prologue += "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
         if default_graph is None and named_graphs is None and not has_dataset_clause(sparql):
@@ -85,8 +85,8 @@ class RemoteStore:
                 sparql = with_dataset(sparql, defaults, named)
         form: list[tuple[str, str]] = [("query", prologue + sparql)]
         if default_graph is not None or named_graphs is not None:
-            form += [("default-graph-uri", g.value) for g in default_graph or []]
-            form += [("named-graph-uri", g.value) for g in named_graphs or []]
+            form += [("default-graph-uri", g.value) for g in default_graph or [] if isinstance(g, ox.NamedNode)]
+            form += [("named-graph-uri", g.value) for g in named_graphs or [] if isinstance(g, ox.NamedNode)]
         return self._ask(form)
 
     def dataset(self) -> tuple[list[str], list[str]]:
@@ -96,11 +96,11 @@ class RemoteStore:
         if self._dataset is None:
             self._dataset = ([], [])
             if self._ask([("query", f"ASK {{ GRAPH <{MERGED_GRAPH}> {{ ?s ?p ?o }} }}")]):
-                graphs = sorted(row["g"].value for row in self._ask([("query", _PROJECT_GRAPHS)]))
+                graphs = sorted(row["g"].value for row in solutions(self._ask([("query", _PROJECT_GRAPHS)])))
                 self._dataset = ([MERGED_GRAPH], [g for g in graphs if g != MERGED_GRAPH])
         return self._dataset
 
-    def _ask(self, form: list[tuple[str, str]]) -> Any:
+    def _ask(self, form: list[tuple[str, str]]) -> Answer:
         content_type, body = _request(
             self.endpoint,
             data=urllib.parse.urlencode(form).encode(),
@@ -120,7 +120,7 @@ class RemoteStore:
 
 def remote_graph(endpoint: str) -> TherapyGraph:
     """A TherapyGraph whose queries go to `endpoint`."""
-    return TherapyGraph(RemoteStore(endpoint))  # type: ignore[arg-type]
+    return TherapyGraph(RemoteStore(endpoint))
 
 
 def graph_store_url(endpoint: str) -> str:

@@ -129,6 +129,13 @@ def _text(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) 
     return Reply(status, "text/plain", (message.rstrip() + "\n").encode(), headers)
 
 
+def _error_reply(error: KgError) -> Reply:
+    """The status an error's type calls for: a refused update 403, an unknown therapy 404, any
+    other mistake in the request 400."""
+    status = 403 if isinstance(error, UpdateRefused) else 404 if isinstance(error, UnknownTherapy) else 400
+    return _text(status, str(error))
+
+
 def negotiate(kind: str, accept: str, requested: Sequence[str] = ()) -> str | None:
     """The format to answer a result of `kind` in: the first `format=` value naming one (a value
     may list several, comma-separated, as SPARQLWrapper sends), else the best Accept match (case
@@ -233,10 +240,8 @@ def _execute(
     try:
         answer = run(graph, text, default_graphs=list(default_graphs) or None, named_graphs=list(named_graphs) or None)
         result = results.read(answer, limits.max_rows, limits.max_bytes)
-    except UpdateRefused as error:
-        return _text(403, str(error))
     except QueryError as error:
-        return _text(400, str(error))
+        return _error_reply(error)
     except (ValueError, RuntimeError, OSError) as error:  # raised by pyoxigraph while results are read
         return _text(400, f"Query failed: {error}")
     fmt = negotiate(result.kind, accept, requested)
@@ -245,7 +250,7 @@ def _execute(
     try:
         body = results.serialize(result, fmt, limits.max_bytes)
     except QueryError as error:
-        return _text(400, str(error))
+        return _error_reply(error)
     return Reply(200, results.BY_NAME[fmt].media_type, body, kind=result.kind, fmt=fmt)
 
 
@@ -256,7 +261,7 @@ def _view(graph: TherapyGraph, limits: Limits, therapies: tuple[str, ...], all_t
     try:
         view = overview_view(graph) if all_therapies else comparison_view(graph, list(therapies))
     except KgError as error:
-        return _text(404 if isinstance(error, UnknownTherapy) else 400, str(error))
+        return _error_reply(error)
     return Reply(200, "text/html", render_html(view).encode())
 
 
@@ -600,9 +605,10 @@ def _stamp(root: Path) -> tuple[int, int] | None:
 
 def render_pages(build: Path, config: ServerConfig) -> Pages:
     """Open the (leased) build briefly and render what the main process serves itself."""
-    with TherapyGraph(stores.open_build(build), build) as graph:
-        count = next(iter(solutions(graph.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
-        named = tuple(sorted(g.value for g in graph.store.named_graphs()))
+    store = stores.open_build(build)
+    with TherapyGraph(store, build) as graph:
+        count = next(iter(solutions(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
+        named = tuple(sorted(g.value for g in store.named_graphs()))
         return Pages(front_page(graph, config, len(named)), named, int(count.value))
 
 

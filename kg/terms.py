@@ -74,7 +74,7 @@ def to_python(term: Term | None) -> Any:
     return str(term)
 
 
-def solutions(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ox.QuerySolutions:
+def solutions(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | list[ox.Triple]) -> ox.QuerySolutions:
     """The solutions of a SELECT query (pyoxigraph answers any query with solutions, a boolean or triples)."""
     if not isinstance(result, ox.QuerySolutions):
         raise QueryError("Expected a SELECT query.")

@@ -32,13 +32,13 @@ from pathlib import Path
 
 def baseline(therapies: list[str]) -> None:
     """Parse every input file with rdflib and compare through rdflib's SPARQL engine."""
-    from rdflib_baseline import RdflibGraph, load_dataset
+    from rdflib_baseline import load_dataset, rdflib_graph
 
     from kg import report
     from kg.compare import compare
     from kg.render import dumps
 
-    comparison = compare(RdflibGraph(load_dataset()), therapies)
+    comparison = compare(rdflib_graph(load_dataset()), therapies)
     sys.stdout.write(dumps(report.to_json(comparison)))
 
 

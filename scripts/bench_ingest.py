@@ -84,7 +84,7 @@ def child_oxigraph(store: Path, runs: int, timeout: float) -> dict:
 
 def child_rdflib(store: Path, runs: int, timeout: float) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
-    from rdflib_baseline import RdflibGraph, load_dataset
+    from rdflib_baseline import load_dataset, rdflib_graph
 
     from kg.ingest import records_file
 
@@ -93,7 +93,7 @@ def child_rdflib(store: Path, runs: int, timeout: float) -> dict:
     load = time.perf_counter() - start
     return {
         "load_s": load,
-        "queries": _measure(RdflibGraph(dataset), runs, timeout),
+        "queries": _measure(rdflib_graph(dataset), runs, timeout),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

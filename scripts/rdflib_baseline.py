@@ -5,13 +5,13 @@ through the same TherapyGraph interface, so the library runs the very same queri
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import pyoxigraph as ox
 import rdflib
 from rdflib.plugins.sparql import prepareQuery
 
 from kg import derive, vocab
-from kg.graph import IRI, TherapyGraph
+from kg.graph import Answer, TherapyGraph
 from kg.sources import input_files
 
 
@@ -32,23 +32,27 @@ def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> r
     return dataset
 
 
-def _python(term: Any) -> Any:
-    if term is None:
-        return None
-    if isinstance(term, rdflib.URIRef):
-        return IRI(str(term))
-    return term.toPython() if isinstance(term, rdflib.Literal) else str(term)
-
-
-class RdflibGraph(TherapyGraph):
-    """A TherapyGraph whose SELECT queries run on rdflib."""
+class RdflibStore:
+    """A `kg.graph.SparqlStore` over an rdflib Dataset: rdflib's engine answers, and its results
+    come back as pyoxigraph solutions, so a TherapyGraph runs the very same queries on it."""
 
     def __init__(self, dataset: rdflib.Dataset) -> None:
-        super().__init__()
         self.dataset = dataset
 
-    def select(self, sparql: str, bindings: Any = None) -> list[dict[str, Any]]:
-        query = prepareQuery(sparql, initNs=vocab.PREFIXES)
-        init = {k: rdflib.URIRef(v.value) for k, v in (bindings or {}).items()}
-        result = self.dataset.query(query, initBindings=init)
-        return [{str(var): _python(row[var]) for var in result.vars} for row in result]
+    def query(
+        self,
+        query: str,
+        *,
+        base_iri: str | None = None,
+        prefixes: dict[str, str] | None = None,
+        default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
+        named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
+    ) -> Answer:
+        if default_graph is not None or named_graphs is not None:
+            raise ValueError("the baseline answers over its whole dataset")
+        result = self.dataset.query(query, initNs=prefixes or {}, base=base_iri)
+        return ox.parse_query_results(result.serialize(format="json"), format=ox.QueryResultsFormat.JSON)
+
+
+def rdflib_graph(dataset: rdflib.Dataset) -> TherapyGraph:
+    return TherapyGraph(RdflibStore(dataset))
