@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from kg.errors import KgError, UsageError
 from kg.formats import COMPARE_FORMATS, VIEW_FORMATS, format_for
+from kg.results import FORMATS as RESULT_FORMATS
 
 
 class _Group(TyperGroup):
@@ -373,15 +374,7 @@ def compare(
         typer.echo(f"Wrote {out}", err=True)
 
 
-class QueryFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    tsv = "tsv"
-    json = "json"
-    xml = "xml"
-    turtle = "turtle"
-    ntriples = "ntriples"
-    jsonld = "jsonld"
+QueryFormat = Enum("QueryFormat", {"table": "table", **{f.name: f.name for f in RESULT_FORMATS}}, type=str)  # type: ignore[misc]
 
 
 @app.command()
@@ -401,7 +394,7 @@ def query(
     ] = None,
     output: Annotated[
         QueryFormat, typer.Option("--format", "-f", help="table, or a W3C results / RDF format.")
-    ] = QueryFormat.table,
+    ] = QueryFormat("table"),
     endpoint: EndpointOption = None,
 ) -> None:
     """Run a read-only SPARQL query: inline, from a file or by name, with parameters bound as values.
@@ -432,7 +425,7 @@ def query(
     graph = _source(ctx, endpoint)
     values = queries.bindings(graph, named, queries.parse_params(param or []))
     result = results.read(queries.run(graph, text, values))
-    if output is QueryFormat.table:
+    if output.value == "table":
         _print_result_table(result)
     else:
         sys.stdout.buffer.write(results.serialize(result, output.value))
