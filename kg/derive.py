@@ -21,25 +21,11 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.graph import solutions
+from kg.resources import load_query
 
 DERIVED_GRAPH = vocab.GRAPH + "derived"
-LINEAGES = f"""  # also run by the rdflib baseline (scripts/rdflib_baseline.py)
-SELECT DISTINCT ?therapy ?holder WHERE {{
-  GRAPH <{vocab.CATALOGUE_GRAPH}> {{ ?therapy a ?class }}
-  ?class rdfs:subClassOf* tkg:Therapy .
-  ?therapy (tkg:modality|skos:broader)* ?holder .
-}}"""
-
-
-EVIDENCE = """
-SELECT DISTINCT ?node ?therapy WHERE {
-  VALUES ?curatedClass { tkg:JournalArticle tkg:RegulatoryDocument tkg:WebPage tkg:RegistryRecord }
-  ?curated a ?curatedClass .
-  GRAPH ?curated { ?node a ?class }
-  ?class rdfs:subClassOf+ tkg:Evidence .
-  ?node tkg:approvedProduct|tkg:labelOf|tkg:evaluates|tkg:therapy|tkg:awardedFor ?subject .
-  ?subject tkg:lineage ?therapy .
-}"""  # curated sources only: ingested registry records are tkg:IngestedRecord, counted not listed
+LINEAGES = load_query("lineages")  # also run by the rdflib baseline (scripts/rdflib_baseline.py)
+EVIDENCE = load_query("evidence-links")
 
 
 def lineage_quads(store: ox.Store) -> Iterator[ox.Quad]:

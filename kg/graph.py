@@ -10,7 +10,6 @@ text, and mean the same on every engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,7 +18,7 @@ import pyoxigraph as ox
 from kg import vocab
 from kg.errors import QueryError
 from kg.memo import Memo
-from kg.resources import PACKAGE_DIR
+from kg.resources import load_query
 from kg.sparqltext import with_values
 from kg.terms import IRI, Binding, Row, Term, iri, solutions, to_python, to_term
 from kg.therapy import Therapies
@@ -33,12 +32,6 @@ if TYPE_CHECKING:
 def _rows(solutions: ox.QuerySolutions) -> list[Row]:
     names = [variable.value for variable in solutions.variables]
     return [dict(zip(names, map(to_python, solution), strict=True)) for solution in solutions]
-
-
-@cache
-def load_query(name: str) -> str:
-    """Text of an internal query shipped in `kg/sparql/NAME.rq`."""
-    return (PACKAGE_DIR / "sparql" / f"{name}.rq").read_text(encoding="utf-8")
 
 
 BASE_IRI = vocab.RESOURCE

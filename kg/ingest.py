@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
 
-from kg import derive, vocab
+from kg import vocab
 from kg.atomic import replacing, write_text
 from kg.errors import BuildError
 from kg.graph import solutions
+from kg.resources import load_query
 
 if TYPE_CHECKING:
     pass
@@ -64,13 +65,6 @@ def records_file(store_root: Path) -> Path | None:
 
 
 SUMMARY_GRAPH = vocab.GRAPH + "registry-summary"
-_TRIALS = """
-SELECT ?trial ?subject ?phase WHERE {
-  ?trial tkg:registryRecord ?record ; tkg:evaluates ?subject .
-  OPTIONAL { ?trial tkg:trialPhase ?phase }
-}"""
-_LINEAGES = f"""
-SELECT ?therapy ?holder WHERE {{ GRAPH <{derive.DERIVED_GRAPH}> {{ ?therapy tkg:lineage ?holder }} }}"""
 
 
 def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
@@ -79,10 +73,12 @@ def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
     (kg.derive). Computed once per build: counting the subtree of a therapy at query time took
     seconds at 10^5 records."""
     lineages: dict[str, set[str]] = defaultdict(set)
-    for row in solutions(store.query(_LINEAGES, prefixes=vocab.PREFIXES)):
+    for row in solutions(store.query(load_query("stored-lineages"), prefixes=vocab.PREFIXES)):
         lineages[row["therapy"].value].add(row["holder"].value)
     trials: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in solutions(store.query(_TRIALS, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)):
+    for row in solutions(
+        store.query(load_query("ingested-trials"), prefixes=vocab.PREFIXES, use_default_graph_as_union=True)
+    ):
         subject = row["subject"].value
         phase = row["phase"].value if row["phase"] is not None else ""
         for therapy in lineages.get(subject) or {subject}:

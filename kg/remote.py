@@ -30,12 +30,12 @@ import pyoxigraph as ox
 from kg import vocab
 from kg.errors import KgError, QueryError
 from kg.graph import Answer, TherapyGraph, solutions
+from kg.resources import load_query
 from kg.sparqltext import has_dataset_clause, with_dataset
 from kg.store import open_build
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
-_PROJECT_GRAPHS = f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{vocab.BASE}")) }}'
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 
 
@@ -77,13 +77,11 @@ class RemoteStore:
         named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
     ) -> Answer:
         sparql = query
-        prologue = f"BASE <{base_iri}>\n" if base_iri else ""
-        prologue += "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items())
         if default_graph is None and named_graphs is None and not has_dataset_clause(sparql):
             defaults, named = self.dataset()
             if defaults:
                 sparql = with_dataset(sparql, defaults, named)
-        form: list[tuple[str, str]] = [("query", prologue + sparql)]
+        form: list[tuple[str, str]] = [("query", _prologue(prefixes, base_iri) + sparql)]
         if default_graph is not None or named_graphs is not None:
             form += [("default-graph-uri", g.value) for g in default_graph or [] if isinstance(g, ox.NamedNode)]
             form += [("named-graph-uri", g.value) for g in named_graphs or [] if isinstance(g, ox.NamedNode)]
@@ -95,8 +93,9 @@ class RemoteStore:
         default and the project's other graphs as named. Asked once per store."""
         if self._dataset is None:
             self._dataset = ([], [])
-            if self._ask([("query", f"ASK {{ GRAPH <{MERGED_GRAPH}> {{ ?s ?p ?o }} }}")]):
-                graphs = sorted(row["g"].value for row in solutions(self._ask([("query", _PROJECT_GRAPHS)])))
+            if self._ask([("query", _prologue(vocab.PREFIXES) + load_query("has-merged-graph"))]):
+                project_graphs = self._ask([("query", _prologue(vocab.PREFIXES) + load_query("project-graphs"))])
+                graphs = sorted(row["g"].value for row in solutions(project_graphs))
                 self._dataset = ([MERGED_GRAPH], [g for g in graphs if g != MERGED_GRAPH])
         return self._dataset
 
@@ -116,6 +115,13 @@ class RemoteStore:
         if rdf_format is None:
             raise EndpointError(f"{self.endpoint} answered with unsupported content type {content_type}")
         return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf_format)]
+
+
+def _prologue(prefixes: dict[str, str] | None, base_iri: str | None = None) -> str:
+    """BASE and PREFIX declarations, so a remote endpoint reads the query as the embedded store does."""
+    return (f"BASE <{base_iri}>\n" if base_iri else "") + "".join(
+        f"PREFIX {p}: <{ns}>\n" for p, ns in (prefixes or {}).items()
+    )
 
 
 def remote_graph(endpoint: str) -> TherapyGraph:

@@ -6,6 +6,7 @@ editable install reads them from the repository root next to `kg/`.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -22,3 +23,9 @@ QUERIES_DIR = PACKAGE_DIR / "queries"
 
 ONTOLOGY_FILE = ONTOLOGY_DIR / "therapy-kg.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
+
+
+@cache
+def load_query(name: str) -> str:
+    """Text of an internal query shipped in `kg/sparql/NAME.rq` (every query the library runs itself)."""
+    return (PACKAGE_DIR / "sparql" / f"{name}.rq").read_text(encoding="utf-8")

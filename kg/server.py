@@ -73,6 +73,7 @@ from kg.graph import BASE_IRI, Term, TherapyGraph, solutions
 from kg.guard import UpdateRefused, parse_check
 from kg.page import policy
 from kg.query import named_queries, run
+from kg.resources import load_query
 
 MB = 1_000_000
 MAX_BODY = 1_000_000
@@ -607,7 +608,7 @@ def render_pages(build: Path, config: ServerConfig) -> Pages:
     """Open the (leased) build briefly and render what the main process serves itself."""
     store = stores.open_build(build)
     with TherapyGraph(store, build) as graph:
-        count = next(iter(solutions(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))))["n"]
+        count = next(iter(solutions(store.query(load_query("triple-count")))))["n"]
         named = tuple(sorted(g.value for g in store.named_graphs()))
         return Pages(front_page(graph, config, len(named)), named, int(count.value))
 

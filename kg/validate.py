@@ -20,8 +20,9 @@ import pyoxigraph as ox
 
 from kg import vocab
 from kg.graph import solutions
-from kg.resources import SHAPES_FILE
+from kg.resources import SHAPES_FILE, load_query
 from kg.sources import InputFile
+from kg.sparqltext import with_values
 
 
 @dataclass(frozen=True)
@@ -41,62 +42,14 @@ class Finding:
         return f"{where}: {self.focus}{path}: {self.message}{value}"
 
 
-_CATALOGUE_CORE = (
-    "rdf:type rdfs:label rdfs:comment skos:altLabel skos:definition skos:exactMatch skos:broader skos:notation"
+PROVENANCE_RULES = (
+    "rule-catalogue-holds-no-facts",
+    "rule-catalogue-lists-entities",
+    "rule-source-describes-itself",
+    "rule-consistency",
 )
-
-# Rules over named graphs. Each SELECTs ?graph ?focus ?path ?message (and optionally ?value).
-PROVENANCE_RULES = [
-    f"""
-    SELECT ?graph ?focus ?path ?value ?message WHERE {{
-      BIND(<{vocab.CATALOGUE_GRAPH}> AS ?graph)
-      GRAPH ?graph {{ ?focus ?path ?value }}
-      FILTER(?path NOT IN ({", ".join(_CATALOGUE_CORE.split())}))
-      FILTER NOT EXISTS {{ GRAPH <{vocab.ONTOLOGY_GRAPH}> {{ ?path a tkg:CatalogueProperty }} }}
-      BIND("is a fact, not a name or classification: state it in the file of the source that makes it (data/sources/)" AS ?message)
-    }}""",
-    f"""
-    SELECT ?graph ?focus ?path ?value ?message WHERE {{
-      BIND(<{vocab.CATALOGUE_GRAPH}> AS ?graph)
-      GRAPH ?graph {{ ?focus a ?value }}
-      BIND(rdf:type AS ?path)
-      FILTER NOT EXISTS {{
-        GRAPH <{vocab.ONTOLOGY_GRAPH}> {{ ?value rdfs:subClassOf* ?kind }}
-        VALUES ?kind {{ tkg:Therapy tkg:Target tkg:Disease tkg:AdverseEvent tkg:Organisation }}
-      }}
-      BIND("the catalogue only lists therapies, targets, diseases, adverse events and organisations; evidence belongs in a source file" AS ?message)
-    }}""",
-    f"""
-    SELECT ?graph ?focus ?path ?message WHERE {{
-      GRAPH ?focus {{ ?s ?p ?o }}
-      BIND(?focus AS ?graph)
-      FILTER(STRSTARTS(STR(?focus), "{vocab.SOURCE}"))
-      FILTER NOT EXISTS {{
-        GRAPH ?focus {{ ?focus a ?class }}
-        GRAPH <{vocab.ONTOLOGY_GRAPH}> {{ ?class rdfs:subClassOf* tkg:Source }}
-      }}
-      BIND(rdf:type AS ?path)
-      BIND("a source file must describe its own source (the IRI src:<file name>) as a tkg:Source" AS ?message)
-    }} GROUP BY ?graph ?focus ?path ?message""",
-    f"""
-    SELECT DISTINCT ?graph ?focus ?holder ?path ?value ?message WHERE {{
-      GRAPH <{vocab.ONTOLOGY_GRAPH}> {{
-        ?rule a tkg:ConsistencyRule ; rdfs:label ?ruleLabel ; tkg:whenProperty ?when ; tkg:whenValue ?whenValue ;
-              tkg:excludesProperty ?path ; tkg:excludesValue ?value .
-      }}
-      GRAPH ?g1 {{ ?stater ?when ?whenValue }}
-      ?focus (tkg:modality|skos:broader)* ?stater .
-      FILTER NOT EXISTS {{ ?focus (tkg:modality|skos:broader)* ?other . GRAPH ?g3 {{ ?other ?when ?otherValue }}
-                          FILTER(?otherValue != ?whenValue) }}
-      ?focus (tkg:modality|skos:broader)* ?holder .
-      GRAPH ?graph {{ ?holder ?path ?value }}
-      FILTER(STRSTARTS(STR(?graph), "{vocab.SOURCE}"))
-      BIND(CONCAT("contradicts the rule '", ?ruleLabel, "' (its ", STRAFTER(STR(?when), "#"), " is ",
-                  STRAFTER(STR(?whenValue), "#"), ")",
-                  IF(?holder = ?focus, "", CONCAT("; the value is stated for ", STRAFTER(STR(?holder), "/resource/"), " above it")),
-                  "; attach the claim to what its source describes") AS ?message)
-    }}""",
-]
+"""Rules over named graphs, in kg/sparql/: each SELECTs ?graph ?focus ?path ?message (and optionally
+?value, ?holder), with the ontology's graph bound to ?ontology."""
 
 
 Locations = dict[str, dict[str, str]]  # subject IRI -> {file name: graph IRI}
@@ -106,8 +59,11 @@ def check_provenance(store: ox.Store, where: Locations) -> list[Finding]:
     """Run the graph rules on a store holding the dataset's named graphs (lineages are followed
     across them: the default graph is their union; every rule reports DISTINCT findings)."""
     findings = []
+    ontology = {"ontology": ox.NamedNode(vocab.ONTOLOGY_GRAPH)}
     for rule in PROVENANCE_RULES:
-        for row in solutions(store.query(rule, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)):
+        text = with_values(load_query(rule), ontology)
+        answer = store.query(text, prefixes=vocab.PREFIXES, use_default_graph_as_union=True)
+        for row in solutions(answer):
             focus, graph = row["focus"].value, row["graph"].value
             subject = (_optional(row, "holder") or row["focus"]).value  # who the offending triple is about
             files = tuple(name for name, g in where.get(subject, {}).items() if g == graph)

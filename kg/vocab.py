@@ -15,6 +15,7 @@ PREFIXES: dict[str, str] = {
     "tkg": TKG,
     "tkgr": RESOURCE,
     "src": SOURCE,
+    "tkgg": GRAPH,
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "owl": "http://www.w3.org/2002/07/owl#",

@@ -60,3 +60,16 @@ def test_no_import_cycles() -> None:
         return False
 
     assert sorted(name for name in graph if reaches(name, name)) == []
+
+
+INTERNAL_QUERIES = sorted((ROOT / "kg" / "sparql").glob("*.rq"))
+
+
+@pytest.mark.parametrize("path", INTERNAL_QUERIES, ids=lambda p: p.stem)
+def test_every_internal_query_is_used_and_says_what_it_is_for(path: Path) -> None:
+    """The library's own SPARQL lives in kg/sparql/ (none is built in Python): each file opens with a
+    comment saying what it is for, and some module loads it by name."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# "), "a comment first: what the query is for and what to bind"
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "kg").glob("*.py"))
+    assert f'"{path.stem}"' in code, f"no module loads {path.name}"
