@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
@@ -224,6 +223,8 @@ def _json(result: Result) -> bytes:
 
 
 def _xml_term(term: Term) -> str:
+    from xml.sax.saxutils import escape, quoteattr  # imported when XML is written: it loads urllib.request, 12 ms
+
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -239,6 +240,8 @@ def _xml_term(term: Term) -> str:
 
 
 def _xml(result: Result) -> bytes:
+    from xml.sax.saxutils import quoteattr
+
     out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "<head>"]
     out += [f"<variable name={quoteattr(name)}/>" for name in result.variables]
     out.append("</head>")
