@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,17 +15,29 @@ from kg import vocab
 from kg.resources import DATA_DIR
 
 SOURCE_FILES = sorted((DATA_DIR / "sources").glob("*.ttl"))
-_products_store = ox.Store()
-for _path in sorted((DATA_DIR / "catalogue").glob("*.ttl")):
-    _products_store.load(path=str(_path), format=ox.RdfFormat.TURTLE)
-PRODUCTS = sorted(
-    s["p"].value.removeprefix(vocab.RESOURCE)
-    for s in _products_store.query(f"SELECT ?p WHERE {{ ?p a <{vocab.TKG}Product> }}")
-)
-MARKETED = {
-    s["p"].value.removeprefix(vocab.RESOURCE)
-    for s in _products_store.query(f"SELECT ?p WHERE {{ ?p <{vocab.TKG}brandName> ?b }}")
-}
+
+
+@cache
+def _catalogue() -> ox.Store:
+    """The catalogue files alone, loaded when the first test asks (not when the module is imported)."""
+    store = ox.Store()
+    for path in sorted((DATA_DIR / "catalogue").glob("*.ttl")):
+        store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+    return store
+
+
+def _resources(where: str) -> list[str]:
+    return sorted(
+        {s["r"].value.removeprefix(vocab.RESOURCE) for s in _catalogue().query(f"SELECT ?r WHERE {{ {where} }}")}
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per product (and per marketed product), found in the catalogue at collection."""
+    if metafunc.definition.name == "test_product_has_a_target_with_a_source":
+        metafunc.parametrize("product", _resources(f"?r a <{vocab.TKG}Product>"))
+    elif metafunc.definition.name == "test_marketed_product_has_a_sourced_approval":
+        metafunc.parametrize("product", _resources(f"?r <{vocab.TKG}brandName> ?b"))
 
 
 @pytest.mark.parametrize("path", SOURCE_FILES, ids=lambda p: p.stem)
@@ -35,14 +48,12 @@ def test_source_file_describes_itself_first(path: Path) -> None:
     assert statements[0].split()[0] == f"src:{path.stem}", f"describe src:{path.stem} first"
 
 
-@pytest.mark.parametrize("product", PRODUCTS)
 def test_product_has_a_target_with_a_source(graph: kg.TherapyGraph, product: str) -> None:
     row = next(r for r in graph.therapies.properties(graph.resolve(product)) if r.key == "tkg:targetAntigen")
     assert row.facts, f"{product} has no tkg:targetAntigen"
     assert all(f.sources for f in row.facts)
 
 
-@pytest.mark.parametrize("product", sorted(MARKETED))
 def test_marketed_product_has_a_sourced_approval(graph: kg.TherapyGraph, product: str) -> None:
     approvals = graph.therapies.evidence(graph.resolve(product))
     dated = [a for a in approvals if a.kind == "approval" and a.fields.get("approvalDate")]
@@ -202,7 +213,7 @@ def test_every_cross_reference_was_checked_and_says_where() -> None:
 
     stated = {
         (s["entity"].value.removeprefix(vocab.RESOURCE), identifier(s["match"].value))
-        for s in _products_store.query(
+        for s in _catalogue().query(
             "SELECT ?entity ?match WHERE { ?entity <http://www.w3.org/2004/02/skos/core#exactMatch> ?match }"
         )
     }
