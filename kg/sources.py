@@ -18,7 +18,7 @@ from kg import vocab
 from kg.errors import BuildError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE, SHAPES_FILE
 
-FORMAT_VERSION = "2"  # bump when the way files become graphs changes, to force a rebuild
+FORMAT_VERSION = "3"  # bump when the way files become a build changes (derivations, layout), to force a rebuild
 
 
 @dataclass(frozen=True)
