@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,3 +49,24 @@ def write_file(path: Path, content: str | bytes) -> None:
     """Write text or bytes to `path` atomically."""
     with replacing(path, "wb" if isinstance(content, bytes) else "w") as handle:
         handle.write(content)
+
+
+_COUNT = re.compile(rb"# (\d+) lines")
+
+
+def write_counted(path: Path, data: bytes) -> None:
+    """Write line-based `data` atomically, ending with a line that counts its lines, so that a copy
+    cut short, even at a line end, is recognised (`read_counted`)."""
+    write_file(path, data + b"# %d lines\n" % data.count(b"\n"))
+
+
+def read_counted(path: Path) -> bytes | None:
+    """What `write_counted` wrote, without the count; None if the file is missing or not whole."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    body, _, trailer = data[:-1].rpartition(b"\n")
+    count = _COUNT.fullmatch(trailer)
+    whole = count is not None and data.endswith(b"\n") and body.count(b"\n") + 1 == int(count[1])
+    return body + b"\n" if whole else None

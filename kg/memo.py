@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 
-from kg.atomic import replacing
+from kg.atomic import read_counted, write_counted
 from kg.errors import UsageError
-
-_TRAILER = re.compile(rb"# (\d+) lines")
 
 
 class Memo:
@@ -37,18 +34,11 @@ class Memo:
 
     def get(self, key: str) -> bytes | None:
         """The TSV results stored under `key`, if they are there and whole."""
-        try:
-            data = (self.directory / f"{key}.tsv").read_bytes()
-        except OSError:
-            return None
-        body, _, trailer = data[:-1].rpartition(b"\n")
-        whole = _TRAILER.fullmatch(trailer)
-        return body + b"\n" if whole and data.endswith(b"\n") and body.count(b"\n") + 1 == int(whole[1]) else None
+        return read_counted(self.directory / f"{key}.tsv")
 
     def put(self, key: str, tsv: bytes) -> None:
         try:
             self.directory.mkdir(exist_ok=True)
-            with replacing(self.directory / f"{key}.tsv", "wb") as out:
-                out.write(tsv + b"# %d lines\n" % tsv.count(b"\n"))
+            write_counted(self.directory / f"{key}.tsv", tsv)
         except (OSError, UsageError):
             pass

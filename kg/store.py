@@ -37,7 +37,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import derive, ingest, sources, validate
-from kg.atomic import write_text
+from kg.atomic import read_counted, write_counted, write_text
 from kg.errors import BuildError, UsageError
 from kg.resources import DATA_DIR, ONTOLOGY_FILE
 
@@ -131,7 +131,7 @@ def build(
         derive.merge_into_default_graph(store)
         if in_memory:
             tmp.mkdir()
-            _write_snapshot(store, tmp / SNAPSHOT)
+            write_counted(tmp / SNAPSHOT, store.dump(format=ox.RdfFormat.N_QUADS) or b"")
         else:
             store.flush()
         del store
@@ -187,22 +187,12 @@ def open_build(build_dir: Path) -> ox.Store:
     snapshot = Path(build_dir) / SNAPSHOT
     if not snapshot.exists():
         return ox.Store.read_only(str(build_dir))
-    with snapshot.open("rb") as handle:  # the last line says how many quads a whole snapshot holds
-        handle.seek(max(0, snapshot.stat().st_size - 64))
-        trailer = handle.read().rsplit(b"\n", 2)[-2:]
-    expected = re.fullmatch(rb"# (\d+) quads", trailer[0]) if len(trailer) == 2 and trailer[1] == b"" else None
-    store = ox.Store()
-    store.bulk_load(path=str(snapshot), format=ox.RdfFormat.N_QUADS)
-    if expected is None or len(store) != int(expected[1]):
+    quads = read_counted(snapshot)
+    if quads is None:
         raise OSError(f"the snapshot {snapshot} is incomplete")
+    store = ox.Store()
+    store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)
     return store
-
-
-def _write_snapshot(store: ox.Store, path: Path) -> None:
-    """All quads as N-Quads, ending with their count so that a cut file shows."""
-    with path.open("wb") as out:
-        store.dump(out, format=ox.RdfFormat.N_QUADS)
-        out.write(f"# {len(store)} quads\n".encode())
 
 
 def _opens(build_dir: Path) -> bool:
