@@ -84,12 +84,15 @@ def _version(value: bool) -> None:
     import datetime as dt
 
     import kg
-    from kg import sources
+    from kg import resources, sources
     from kg import store as stores
 
     files = sources.input_files()
+    origin = "" if resources.data_dir() == resources.DATA_DIR else f", from {resources.data_dir()}"
     typer.echo(f"therapy-kg {kg.__version__}")
-    typer.echo(f"data: {sources.data_version()} ({len(files)} files, fingerprint {sources.fingerprint(files)[:12]})")
+    typer.echo(
+        f"data: {sources.data_version()} ({len(files)} files, fingerprint {sources.fingerprint(files)[:12]}{origin})"
+    )
     root = stores.default_location()
     build = stores.current_build(root)
     built = dt.datetime.fromtimestamp(build.stat().st_mtime).isoformat(timespec="seconds") if build else None

@@ -6,6 +6,7 @@ editable install reads them from the repository root next to `kg/`.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,13 @@ QUERIES_DIR = PACKAGE_DIR / "queries"
 
 ONTOLOGY_FILE = ONTOLOGY_DIR / "therapy-kg.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
+DATA_ENV = "THERAPY_KG_DATA"
+
+
+def data_dir() -> Path:
+    """The curated data a build reads: `$THERAPY_KG_DATA` (a folder laid out like `data/`, such as a
+    curator's working copy or the test suite's small fixture), else the bundled data."""
+    return Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else DATA_DIR
 
 
 @cache

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import vocab
+from kg import resources, vocab
 from kg.errors import BuildError
-from kg.resources import DATA_DIR, ONTOLOGY_FILE, SHAPES_FILE
+from kg.resources import ONTOLOGY_FILE, SHAPES_FILE
 
 FORMAT_VERSION = "3"  # bump when the way files become a build changes (derivations, layout), to force a rebuild
 
@@ -35,9 +35,11 @@ class InputFile:
         return "catalogue" if self.graph == vocab.CATALOGUE_GRAPH else "source"
 
 
-def input_files(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> list[InputFile]:
-    """List the files a build reads, in a stable order; stray Turtle files are an error. (Every
-    command lists them to check the store is current, so this walks the folder once, with os.walk.)"""
+def input_files(data_dir: Path | None = None, ontology_file: Path = ONTOLOGY_FILE) -> list[InputFile]:
+    """List the files a build reads (from `data_dir`, default `resources.data_dir()`), in a stable order;
+    stray Turtle files are an error. (Every command lists them to check the store is current, so this
+    walks the folder once, with os.walk.)"""
+    data_dir = data_dir or resources.data_dir()
     turtle = {folder: sorted(n for n in names if n.endswith(".ttl")) for folder, _, names in os.walk(data_dir)}
     catalogue, sources = str(data_dir / "catalogue"), str(data_dir / "sources")
     files = [InputFile(ontology_file, vocab.ONTOLOGY_GRAPH)]
@@ -87,9 +89,9 @@ def parse_all(files: list[InputFile]) -> dict[InputFile, list[ox.Quad]]:
     return parsed
 
 
-def data_version(data_dir: Path = DATA_DIR) -> str:
+def data_version(data_dir: Path | None = None) -> str:
     """The curated data's version: the first `## ` heading of data/CHANGELOG.md (`0.2.0`)."""
-    changelog = data_dir / "CHANGELOG.md"
+    changelog = (data_dir or resources.data_dir()) / "CHANGELOG.md"
     for line in changelog.read_text(encoding="utf-8").splitlines() if changelog.exists() else []:
         if line.startswith("## "):
             return line[3:].split(" ", 1)[0]

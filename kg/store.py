@@ -36,10 +36,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import derive, ingest, sources, validate
+from kg import derive, ingest, resources, sources, validate
 from kg.atomic import read_counted, write_counted, write_text
 from kg.errors import BuildError, UsageError
-from kg.resources import DATA_DIR, ONTOLOGY_FILE
+from kg.resources import ONTOLOGY_FILE
 
 STORE_ENV = "THERAPY_KG_STORE"
 _CURRENT = "CURRENT"
@@ -85,12 +85,13 @@ def build(
     *,
     force: bool = False,
     check: bool = True,
-    data_dir: Path = DATA_DIR,
+    data_dir: Path | None = None,
     ontology_file: Path = ONTOLOGY_FILE,
 ) -> BuildResult:
     """Parse, validate and load ontology + data into a new store; skip if the current one is up to
     date and (with `check`) opens, so a damaged build (a truncated or missing file) is built again."""
     root = root or default_location()
+    data_dir = data_dir or resources.data_dir()
     files = sources.input_files(data_dir, ontology_file)
     fingerprint = sources.fingerprint(files, ingest.fingerprint_part(root))
     existing = current_build(root)
@@ -145,13 +146,14 @@ def build(
     return BuildResult(final, fingerprint, total, len(files), rebuilt=True)
 
 
-def validate_inputs(data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> list[validate.Finding]:
+def validate_inputs(data_dir: Path | None = None, ontology_file: Path = ONTOLOGY_FILE) -> list[validate.Finding]:
     """Parse and check ontology + data without touching any store; syntax errors raise BuildError."""
+    data_dir = data_dir or resources.data_dir()
     parsed = sources.parse_all(sources.input_files(data_dir, ontology_file))
     return validate.check_dataset(parsed, data_dir.parent)
 
 
-def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE) -> bool:
+def is_current(root: Path | None = None, *, data_dir: Path | None = None, ontology_file: Path = ONTOLOGY_FILE) -> bool:
     """Whether the store matches the ontology and data on disk (cheap: hashes files, parses nothing)."""
     root = root or default_location()
     existing = current_build(root)
@@ -160,7 +162,7 @@ def is_current(root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_
 
 
 def open_store(
-    root: Path | None = None, *, data_dir: Path = DATA_DIR, ontology_file: Path = ONTOLOGY_FILE
+    root: Path | None = None, *, data_dir: Path | None = None, ontology_file: Path = ONTOLOGY_FILE
 ) -> tuple[Callable[[], ox.Store], Path]:
     """The current build (built first if it is missing or stale), leased so that later rebuilds
     leave it in place, and a function that opens it for reading when it is first needed (many
