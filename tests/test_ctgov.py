@@ -19,6 +19,9 @@ from kg.graph import iri
 from kg.ingest import Problem
 from kg.therapy import normalise
 
+# Real records name real products: their ingest runs on the curated catalogue (names only, no facts).
+pytestmark = pytest.mark.usefixtures("catalogue_env")
+
 DATA = Path(__file__).parent / "data" / "ctgov"
 SCRIPT = Path(__file__).parents[1] / "scripts" / "generate_ctgov.py"
 XSD = vocab.PREFIXES["xsd"]
@@ -26,8 +29,8 @@ CAR_NK_TITLE = "Umbilical & Cord Blood (CB) Derived CAR-Engineered NK Cells for 
 
 
 @pytest.fixture(scope="module")
-def matcher(graph: kg.TherapyGraph) -> InterventionMatcher:
-    return InterventionMatcher.from_graph(graph)
+def matcher(catalogue_graph: kg.TherapyGraph) -> InterventionMatcher:
+    return InterventionMatcher.from_graph(catalogue_graph)
 
 
 def study(name: str) -> RawStudy:

@@ -17,6 +17,12 @@ from kg.resources import DATA_DIR
 SOURCE_FILES = sorted((DATA_DIR / "sources").glob("*.ttl"))
 
 
+@pytest.fixture()
+def graph(curated_graph: kg.TherapyGraph) -> kg.TherapyGraph:
+    """Every test here is about the curated data."""
+    return curated_graph
+
+
 @cache
 def _catalogue() -> ox.Store:
     """The catalogue files alone, loaded when the first test asks (not when the module is imported)."""

@@ -13,23 +13,24 @@ from kg import sources
 from kg.cli import app
 from kg.diff import diff
 from kg.resources import DATA_DIR
+from tests.conftest import MINI
 
-FILE = "fda-2019-pembrolizumab-rcc-axitinib.ttl"
+FILE = "fda-samplizumab-approvals.ttl"
 
 
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The bundled data, and a copy with one date changed, one value dropped and one source added."""
+    """The test graph's data, and a copy with one date changed, one value dropped and one source added."""
     old = tmp_path_factory.mktemp("old") / "data"
     new = tmp_path_factory.mktemp("new") / "data"
-    shutil.copytree(DATA_DIR, old)
-    shutil.copytree(DATA_DIR, new)
+    shutil.copytree(MINI, old)
+    shutil.copytree(MINI, new)
     path = new / "sources" / FILE
     text = path.read_text(encoding="utf-8")
-    date = 'tkg:approvalDate "2019-04-19"^^xsd:date'
-    assert text.count(date) == 1 and "tkg:lineOfTherapy tkg:FirstLine ;" in text
+    date = 'tkg:approvalDate "2018-12-06"^^xsd:date'
+    assert text.count(date) == 1 and text.count("tkg:lineOfTherapy tkg:FirstLine ;") == 1
     path.write_text(
-        text.replace(date, 'tkg:approvalDate "2019-04-20"^^xsd:date').replace(
+        text.replace(date, 'tkg:approvalDate "2018-12-07"^^xsd:date').replace(
             "    tkg:lineOfTherapy tkg:FirstLine ;\n", ""
         ),
         encoding="utf-8",
@@ -46,27 +47,27 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_changed_removed_and_added_facts_by_source(versions: tuple[Path, Path]) -> None:
     result = diff(*versions)
     by_kind = {(c.kind, c.source, c.predicate): c for c in result.changes}
-    changed = by_kind[("changed", "src:fda-2019-pembrolizumab-rcc-axitinib", "tkg:approvalDate")]
+    changed = by_kind[("changed", "src:fda-samplizumab-approvals", "tkg:approvalDate")]
     assert (changed.subject, changed.old, changed.new) == (
-        "tkgr:approval-pembrolizumab-fda-2019-rcc-axitinib",
-        ['"2019-04-19"^^xsd:date'],
-        ['"2019-04-20"^^xsd:date'],
+        "tkgr:approval-samplizumab-fda-2018-nsclc",
+        ['"2018-12-06"^^xsd:date'],
+        ['"2018-12-07"^^xsd:date'],
     )
-    assert ("removed", "src:fda-2019-pembrolizumab-rcc-axitinib", "tkg:lineOfTherapy") in by_kind
+    assert ("removed", "src:fda-samplizumab-approvals", "tkg:lineOfTherapy") in by_kind
     added = [c for c in result.changes if c.kind == "added"]
     assert {c.source for c in added} == {"src:fixture-2026-note"} and len(added) == 3
     assert result.counts() == {"added": 3, "removed": 1, "changed": 1}
 
 
 def test_a_store_and_the_data_it_was_built_from_do_not_differ(graph, store_dir: Path) -> None:
-    assert diff(DATA_DIR, store_dir).changes == []  # numbers compare by value: the store keeps 53 for 53.0
+    assert diff(MINI, store_dir).changes == []  # numbers compare by value: the store keeps 73 for 73.0
 
 
 def test_cli_table_json_exit_status_and_errors(versions: tuple[Path, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     old, new = map(str, versions)
     table = runner.invoke(app, ["diff", old, new])
-    assert table.exit_code == 1 and "3 added, 1 removed, 1 changed." in table.output and "2019-04-20" in table.output
+    assert table.exit_code == 1 and "3 added, 1 removed, 1 changed." in table.output and "2018-12-07" in table.output
     document = json.loads(runner.invoke(app, ["diff", old, new, "--format", "json"]).stdout)
     assert document["counts"] == {"added": 3, "removed": 1, "changed": 1}
     same = runner.invoke(app, ["diff", old, old])
@@ -78,5 +79,6 @@ def test_cli_table_json_exit_status_and_errors(versions: tuple[Path, Path], tmp_
 def test_the_data_has_a_version_from_its_changelog() -> None:
     changelog = (DATA_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
     first = next(line for line in changelog.splitlines() if line.startswith("## "))
-    assert sources.data_version() == first[3:].split(" ")[0] != "unversioned"
+    assert sources.data_version(DATA_DIR) == first[3:].split(" ")[0] != "unversioned"
+    assert sources.data_version() == "0.0.1-fixture"  # the tests' own data, from its own changelog
     assert f"data: {sources.data_version()} (" in CliRunner().invoke(app, ["--version"]).stdout

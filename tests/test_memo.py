@@ -45,7 +45,7 @@ def test_a_memo_answers_what_the_store_answers_without_loading_it(root: Path) ->
     assert len(list((build / "memo").glob("*.tsv"))) > 5
     again, again_loads = _counting(root)
     assert _comparison(again) == plain and again_loads == [], "answered from the memo alone"
-    assert again.describe("kymriah") == kg.TherapyGraph(stores.open_build(build)).describe("kymriah")
+    assert again.describe("testacel") == kg.TherapyGraph(stores.open_build(build)).describe("testacel")
 
 
 def test_a_cut_memo_entry_is_computed_again(root: Path) -> None:
@@ -53,8 +53,8 @@ def test_a_cut_memo_entry_is_computed_again(root: Path) -> None:
     graph, _ = _counting(root)
     expected = graph.select_named("therapy-names")
     for entry in (build / "memo").glob("*.tsv"):
-        data = entry.read_bytes()
-        entry.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 40) + 1])  # whole lines, some missing
+        lines = entry.read_bytes().splitlines(keepends=True)
+        entry.write_bytes(b"".join(lines[:-2] or lines[:1]))  # whole lines, the last ones missing
     fresh, loads = _counting(root)
     assert fresh.select_named("therapy-names") == expected and loads == [1]
     whole = [e for e in (build / "memo").glob("*.tsv") if Memo(build / "memo").get(e.stem) is not None]

@@ -31,7 +31,7 @@ import kg
 from tests.servers import kg_server
 
 SRC = "https://w3id.org/therapy-kg/source/"
-DATA1, DATA2, DATA3 = SRC + "liu-2020-nejm", SRC + "neelapu-2017-nejm", SRC + "maude-2018-nejm"
+DATA1, DATA2, DATA3 = SRC + "cordnk-trial-2020", SRC + "testacel-trial-2019", SRC + "donorcel-trial-2017"
 BOTH_TYPED = f"ASK {{ <{DATA1}> a ?type . <{DATA2}> a ?type . }}"
 BOTH_NAMED = f"ASK {{ GRAPH ?g1 {{ <{DATA1}> a ?type }} GRAPH ?g2 {{ <{DATA2}> a ?type }} }}"
 SELECT_MEDIA = {

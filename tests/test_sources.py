@@ -12,8 +12,9 @@ import rdflib
 from kg import sources, vocab
 from kg.errors import BuildError
 from kg.resources import DATA_DIR, ONTOLOGY_DIR
+from tests.conftest import MINI
 
-TURTLE = sorted(ONTOLOGY_DIR.glob("*.ttl")) + sorted(DATA_DIR.rglob("*.ttl"))
+TURTLE = sorted(ONTOLOGY_DIR.glob("*.ttl")) + sorted(DATA_DIR.rglob("*.ttl")) + sorted(MINI.rglob("*.ttl"))
 
 
 @pytest.mark.parametrize("path", TURTLE, ids=lambda p: str(p.relative_to(p.parents[1])))
@@ -35,7 +36,7 @@ def test_each_source_file_becomes_the_named_graph_of_its_source() -> None:
 
 def test_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    shutil.copytree(DATA_DIR, data)
+    shutil.copytree(MINI, data)
     broken = data / "sources" / "broken.ttl"
     broken.write_text('@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .\ntkg:a tkg:b "unclosed .\n')
     with pytest.raises(BuildError) as caught:
@@ -45,7 +46,7 @@ def test_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
 
 def test_stray_turtle_file_is_an_error_not_silently_ignored(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    shutil.copytree(DATA_DIR, data)
+    shutil.copytree(MINI, data)
     (data / "stray.ttl").write_text("")
     with pytest.raises(BuildError, match=r"stray\.ttl"):
         sources.input_files(data)
@@ -53,7 +54,7 @@ def test_stray_turtle_file_is_an_error_not_silently_ignored(tmp_path: Path) -> N
 
 def test_fingerprint_changes_when_data_change(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    shutil.copytree(DATA_DIR, data)
+    shutil.copytree(MINI, data)
     before = sources.fingerprint(sources.input_files(data))
     with (data / "catalogue" / "modalities.ttl").open("a") as handle:
         handle.write("\n# edited\n")

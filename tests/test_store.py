@@ -10,13 +10,13 @@ import pytest
 
 from kg import store
 from kg.errors import BuildError
-from kg.resources import DATA_DIR
+from tests.conftest import MINI
 
 
 @pytest.fixture()
 def data(tmp_path: Path) -> Path:
     copy = tmp_path / "data"
-    shutil.copytree(DATA_DIR, copy)
+    shutil.copytree(MINI, copy)
     return copy
 
 

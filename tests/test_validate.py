@@ -1,4 +1,5 @@
-"""Validation: the curated data pass; each invalid fixture fails with the expected report."""
+"""Validation: the curated data and the test graph pass; each invalid fixture, added to the test
+graph, fails with the expected report."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from kg import store
+from kg.canonical import out_of_form
 from kg.resources import DATA_DIR
+from tests.conftest import MINI
 
 INVALID = sorted((Path(__file__).parent / "data" / "invalid").glob("*.ttl"))
 
@@ -22,15 +25,17 @@ def _header(path: Path) -> dict[str, str]:
     return fields
 
 
-def test_curated_data_conform() -> None:
-    assert store.validate_inputs() == []
+def test_curated_data_and_the_test_graph_conform() -> None:
+    assert store.validate_inputs(DATA_DIR) == []
+    assert store.validate_inputs(MINI) == []
+    assert out_of_form(MINI) == []  # kept canonical like data/: python scripts/format_data.py --data tests/data/mini
 
 
 @pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
 def test_invalid_fixture_is_reported(fixture: Path, tmp_path: Path) -> None:
     expected = _header(fixture)
     data = tmp_path / "data"
-    shutil.copytree(DATA_DIR, data)
+    shutil.copytree(MINI, data)
     target = data / expected["into"] / fixture.name
     shutil.copy(fixture, target)
 

@@ -86,12 +86,12 @@ def test_columns_are_the_therapies_with_the_shared_one_in_the_middle(
         "car-t-vs-car-nk",
     )
     assert [head.id if head else None for head in car_t_vs_car_nk.heads] == ["car-t", None, "car-nk"]
-    three = comparison_view(graph, ["kymriah", "yescarta", "breyanzi"])
+    three = comparison_view(graph, ["testacel", "donorcel", "cordnk-19"])
     assert [head.id if head else None for head in three.heads] == [
-        "tisagenlecleucel",
-        "axicabtagene-ciloleucel",
+        "testagene-autoleucel",
+        "donorcel",
         None,
-        "lisocabtagene-maraleucel",
+        "cordnk-19",
     ]
     comparison = compare(graph, ["car-t", "car-nk"])
     assert [row.key for group in car_t_vs_car_nk.groups for row in group.rows] == [row.key for row in comparison.rows]
@@ -143,8 +143,10 @@ def test_evidence_is_summarised_per_therapy_and_opens_into_its_observations(
     trials = {f.value["trial"] for f in facts}
     assert summary.text == f"{rates[0]:.0f}–{rates[-1]:.0f} % · {len(products)} products · {len(trials)} trials"
     assert all(child.kind == "observation" for child in summary.children)
-    approvals = next(row for group in car_t_vs_car_nk.groups for row in group.rows if row.key.endswith(":indications"))
-    assert [n.kind for n in approvals.cells[0]] == ["summary"] and approvals.cells[2] == []  # no CAR-NK approvals
+    checkpoint = comparison_view(graph, ["exampumab", "samplizumab"])
+    approvals = next(row for group in checkpoint.groups for row in group.rows if row.key == "approval:fda:indications")
+    assert [n.kind for n in approvals.cells[0]] == ["summary"] and len(approvals.cells[0][0].children) == 5
+    assert [n.kind for n in approvals.cells[2]] == ["approval"] * 3  # up to three items are drawn as they are
 
 
 def test_rates_carry_wilson_intervals_and_events_the_regulatory_history(
@@ -157,13 +159,13 @@ def test_rates_carry_wilson_intervals_and_events_the_regulatory_history(
             low, high = wilson(rate.numerator, rate.denominator)
             assert (rate.low, rate.high) == (round(low, 1), round(high, 1))
             assert rate.low <= rate.percentage <= rate.high
-    kymriah = {(e.regulator, e.kind, str(e.date)) for e in car_t_vs_car_nk.events if e.product.startswith("Kymriah")}
-    assert ("FDA", "approval", "2017-08-30") in kymriah and ("EMA", "approval", "2018-08-23") in kymriah
-    assert any(kind == "label-event" for _, kind, _ in kymriah)
-    checkpoint = comparison_view(graph, ["pembrolizumab", "nivolumab"])
+    testacel = {(e.regulator, e.kind, str(e.date)) for e in car_t_vs_car_nk.events if e.product.startswith("Testacel")}
+    assert ("FDA", "approval", "2017-08-30") in testacel and ("EMA", "approval", "2018-08-23") in testacel
+    assert [date for _, kind, date in sorted(testacel) if kind == "label-event"] == ["2024-04-18", "2025-06-27"]
+    checkpoint = comparison_view(graph, ["exampumab", "samplizumab"])
     events = {(e.product, e.kind, str(e.date)) for e in checkpoint.events}
-    assert ("Keytruda (pembrolizumab)", "conversion", "2021-07-26") in events  # TNBC, accelerated in 2020
-    assert ("Opdivo (nivolumab)", "withdrawal", "2020-12-29") in events  # small cell lung cancer
+    assert ("Exampa (exampumab)", "conversion", "2025-04-08") in events  # TNBC, accelerated in 2017
+    assert ("Samplo (samplizumab)", "withdrawal", "2021-02-19") in events  # urothelial carcinoma
     assert all(e.node in checkpoint.details for e in checkpoint.events)
 
 
@@ -284,10 +286,10 @@ def test_cli_writes_the_page_or_the_svg(tmp_path: Path) -> None:
     assert runner.invoke(app, ["view", "car-t", "car-nk", "-o", str(page)]).exit_code == 0
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     slide = tmp_path / "v.svg"  # the format follows -o's extension
-    assert runner.invoke(app, ["view", "kymriah", "yescarta", "-o", str(slide)]).exit_code == 0
+    assert runner.invoke(app, ["view", "testacel", "donorcel", "-o", str(slide)]).exit_code == 0
     assert slide.read_text(encoding="utf-8").startswith("<?xml")
     forced = tmp_path / "graph.out"
-    assert runner.invoke(app, ["view", "kymriah", "yescarta", "--format", "svg", "-o", str(forced)]).exit_code == 0
+    assert runner.invoke(app, ["view", "testacel", "donorcel", "--format", "svg", "-o", str(forced)]).exit_code == 0
     assert ET.fromstring(forced.read_text(encoding="utf-8").split("\n", 1)[1]).tag == f"{SVG}svg"
     overview = tmp_path / "all.html"
     assert runner.invoke(app, ["view", "--all", "-o", str(overview)]).exit_code == 0
@@ -393,16 +395,16 @@ def test_graph_is_legible_at_its_initial_zoom(browser: Any, car_t_vs_car_nk: Vie
 def test_every_tab_draws_and_a_click_shows_sources_with_safe_links(
     browser: Any, graph: kg.TherapyGraph, tmp_path: Path
 ) -> None:
-    view = comparison_view(graph, ["kymriah", "yescarta"])
-    visit = _open(browser, view, tmp_path, "view-kymriah-vs-yescarta")
+    view = comparison_view(graph, ["testacel", "donorcel"])
+    visit = _open(browser, view, tmp_path, "view-testacel-vs-donorcel")
     for tab in ("evidence", "timeline", "table", "graph"):
         visit.page.click(f"#tab-{tab}")
         assert visit.page.locator(f"#panel-{tab}").is_visible()
         box = visit.page.locator(f"#panel-{tab} svg, #panel-{tab} table").first.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 50
-        visit.screenshot(f"view-kymriah-vs-yescarta-{tab}")
-    visit.node("therapy:tisagenlecleucel").click()
-    assert visit.details().startswith("Kymriah")
+        visit.screenshot(f"view-testacel-vs-donorcel-{tab}")
+    visit.node("therapy:testagene-autoleucel").click()
+    assert visit.details().startswith("Testacel")
     trial = next(n for _, _, n in _nodes(view) if n.kind in ("trial", "summary") and "trial" in n.text)
     visit.node(trial.id).click()
     links = visit.page.locator("#kg-details a")
@@ -432,7 +434,7 @@ def test_a_summary_opens_in_place_and_moves_the_rows_below(browser: Any, car_t_v
 
 
 def test_find_selects_a_target_before_observations(browser: Any, graph: kg.TherapyGraph, tmp_path: Path) -> None:
-    view = comparison_view(graph, ["kymriah", "yescarta"])  # neither is named after its target
+    view = comparison_view(graph, ["testacel", "donorcel"])  # neither is named after its target
     [target] = [n for _, _, n in _nodes(view) if n.kind == "target" and n.text == "CD19"]
     visit = _open(browser, view, tmp_path, "view-find")
     visit.page.locator("#kg-find").fill("CD19")
@@ -471,9 +473,9 @@ def test_overview_opens_readable_and_products_expand(browser: Any, graph: kg.The
     seen = visit.page.evaluate(LEGIBILITY)
     assert min(size for _, size in seen) >= 11 and "CAR-T cell therapy" in " ".join(t for t, _ in seen)
     visit.node("products:autologous-car-t").click()
-    assert visit.node("therapy:tisagenlecleucel").is_visible()
-    visit.node("therapy:tisagenlecleucel").click()
-    assert visit.details().startswith("Kymriah")
+    assert visit.node("therapy:testagene-autoleucel").is_visible()
+    visit.node("therapy:testagene-autoleucel").click()
+    assert visit.details().startswith("Testacel")
     visit.screenshot("view-all")
     assert visit.blocked == [] and visit.errors == []
 
