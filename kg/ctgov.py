@@ -37,7 +37,7 @@ from kg.therapy import normalise
 
 JSON_LINES = (".jsonl", ".ndjson")
 SUFFIXES = (".json", *JSON_LINES)
-NCT_ID = re.compile(r"NCT\d{8}")
+NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits: \d would take any script's digits
 REGISTRY = vocab.SOURCE + "clinicaltrials-gov"
 
 
@@ -72,7 +72,7 @@ def read_records(paths: Iterable[Path]) -> Iterator[RawStudy | Problem]:
     """
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and not p.is_dir())
             if not files:
                 yield Problem(str(path), f"no {', '.join(SUFFIXES)} files in this directory")
             for file in files:
@@ -88,6 +88,9 @@ def records(paths: Iterable[Path], matcher: InterventionMatcher) -> Iterator[Tri
 
 
 def _read_file(path: Path) -> Iterator[RawStudy | Problem]:
+    if path.exists() and not path.is_file():  # a pipe or a device would be read forever
+        yield Problem(str(path), "not a regular file (a pipe or a device)")
+        return
     try:
         if path.suffix not in JSON_LINES:
             yield from _studies(path.read_text(encoding="utf-8"), str(path), one_line=False)
@@ -106,6 +109,12 @@ def _studies(text: str, where: str, *, one_line: bool) -> Iterator[RawStudy | Pr
     except json.JSONDecodeError as error:
         position = f"column {error.colno}" if one_line else f"line {error.lineno}, column {error.colno}"
         yield Problem(where, f"invalid JSON: {error.msg} ({position})")
+        return
+    except RecursionError:
+        yield Problem(where, "JSON nested too deeply to be a study record")
+        return
+    except ValueError as error:  # a number of more than 4,300 digits (Python's limit on int parsing)
+        yield Problem(where, f"a JSON number too long to read ({str(error).split(':')[0]})")
         return
     if isinstance(document, dict) and "studies" in document:
         studies = document["studies"]
@@ -208,7 +217,7 @@ _EVENTS = _Phrases(
 _iri = cache(iri)  # conversion names the same few dozen terms for every record
 _DATE = _iri("xsd:date")
 _YEAR_MONTH = _iri("xsd:gYearMonth")
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}(-\d{2})?")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?")
 _PHASES = {
     "EARLY_PHASE1": "tkg:EarlyPhase1",
     "PHASE1": "tkg:Phase1",

@@ -38,13 +38,14 @@ def ingest_ema(store_root: Path, path: Path, *, progress: Callable[[int], None] 
 
 
 def _check_inputs(paths: Iterable[Path]) -> None:
-    """Every input is an existing regular file or folder: a device or pipe (/dev/zero) would be read forever."""
+    """Every input exists, and one at least is a regular file or folder: a device or pipe
+    (/dev/zero) would be read forever, so the readers skip one with a problem reported."""
+    paths = list(paths)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"No such file or directory: {', '.join(missing)}")
-    odd = [str(p) for p in paths if not (p.is_file() or p.is_dir())]
-    if odd:
-        raise UsageError(f"Not a regular file or a folder: {', '.join(odd)}")
+    if not any(p.is_file() or p.is_dir() for p in paths):
+        raise UsageError(f"Not a regular file or a folder: {', '.join(map(str, paths))}")
 
 
 def _ingest(

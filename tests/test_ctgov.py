@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,29 @@ def test_pages_and_files_of_the_wrong_shape_are_problems(tmp_path: Path) -> None
     assert found[str(tmp_path / "not-a-page.json")].message == "'studies' must be a list, found a string"
     assert found[str(tmp_path / "latin1.jsonl")].message.startswith("cannot read: ")
     assert found[str(tmp_path / "missing.json")].message == "cannot read: No such file or directory"
+
+
+def test_hostile_files_are_problems_not_tracebacks(tmp_path: Path) -> None:
+    """JSON nested thousands deep, a number longer than Python parses, a pipe among the files: each
+    is reported and skipped, and the good file beside them is read."""
+    import os
+
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    (tmp_path / "long-number.jsonl").write_text('{"n": ' + "9" * 5000 + "}\n")
+    os.mkfifo(tmp_path / "pipe.json")
+    shutil.copy(DATA / "NCT03056339.json", tmp_path / "good.json")
+    found = {str(p.where): p for p in read_records([tmp_path, tmp_path / "pipe.json"])}
+    assert found[str(tmp_path / "deep.json")].message == "JSON nested too deeply to be a study record"
+    assert found[f"{tmp_path / 'long-number.jsonl'}:1"].message.startswith("a JSON number too long to read")
+    assert found[str(tmp_path / "pipe.json")].message == "not a regular file (a pipe or a device)"
+    assert isinstance(found[str(tmp_path / "good.json")], RawStudy)
+
+
+def test_an_nct_number_has_ascii_digits_only(matcher: InterventionMatcher) -> None:
+    item = study("NCT03056339.json")
+    arabic_indic = "NCT" + "".join(chr(0x0660 + int(d)) for d in "03056339")
+    problem = to_record(_set(item.data, "protocolSection.identificationModule.nctId", arabic_indic), matcher, "x")
+    assert isinstance(problem, Problem) and "eight digits" in problem.message
 
 
 # --- Bad records ---------------------------------------------------------------------------------

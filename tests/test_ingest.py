@@ -214,6 +214,9 @@ def test_cli_summary_and_exit_codes(store: Path) -> None:
     assert bad.exit_code == 1 and "skipped" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "no-such-dir")])
     assert missing.exit_code == 2 and "No such file" in missing.output
+    device = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "NCT02435849.json"), "/dev/zero"])
+    assert device.exit_code == 1 and "skipped /dev/zero: not a regular file (a pipe or a device)" in device.output
+    assert "0 records ingested, 0 updated, 1 unchanged, 1 skipped" in device.output and "Traceback" not in device.output
 
 
 def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(
