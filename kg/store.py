@@ -5,9 +5,10 @@ Layout under the store root (default: the user's cache directory):
     CURRENT              name of the build in use, replaced atomically (write, then rename)
     <fingerprint>/       one finished build (the current one, and older ones while a process still
                          reads them): `quads.nq`, loaded into memory by readers, or, once the
-                         ingested records pass SNAPSHOT_RECORDS_BYTES, a pyoxigraph on-disk store
+                         ingested records pass SNAPSHOT_RECORDS_BYTES, a pyoxigraph on-disk store;
+                         `<fingerprint>-N/` when a build of the same inputs is made again
     <fingerprint>.lease  held (shared flock) by every process reading that build
-    .tmp-<fingerprint>-<pid>/   a build in progress; never read
+    .tmp-<fingerprint>-<pid>/   a build in progress; never read, removed once its process is gone
     ingested/            registry records added by `kg ingest` (see kg/ingest.py)
 
 Oxigraph answers the compare queries on its in-memory store about four times faster than on its
@@ -15,7 +16,8 @@ on-disk one, and the curated data (about 14,000 quads) load from N-Quads in 20 m
 is a snapshot; an ingested registry too large to load in a blink is an on-disk store.
 
 A build writes a fresh directory and only then points CURRENT at it, so a failed or interrupted
-build leaves the previous store untouched, and readers open builds read-only. A superseded build
+build leaves the previous store untouched, and readers open builds read-only. No build ever
+replaces a finished directory, not even a forced one of the same inputs. A superseded build
 is removed only when no reader holds its lease, so a running `kg serve` survives any number of
 rebuilds.
 
@@ -26,6 +28,7 @@ what. See kg/derive.py.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -43,7 +46,10 @@ from kg.resources import ONTOLOGY_FILE
 
 STORE_ENV = "THERAPY_KG_STORE"
 _CURRENT = "CURRENT"
-_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+_BUILD_NAME = re.compile(r"(?P<fingerprint>[0-9a-f]{16})(-[0-9]+)?")
+"""A build's folder: its fingerprint, and `-N` when an earlier build of the same inputs was still
+there (a forced or repaired build never replaces a folder that readers may have open)."""
+_TMP_NAME = re.compile(r"\.tmp-[0-9a-f]{16}-(?P<pid>[0-9]+)")
 SNAPSHOT = "quads.nq"
 SNAPSHOT_RECORDS_BYTES = 4 << 20  # ingested records up to this size (about 25,000 quads) still make a snapshot build
 
@@ -95,7 +101,7 @@ def build(
     files = sources.input_files(data_dir, ontology_file)
     fingerprint = sources.fingerprint(files, ingest.fingerprint_part(root))
     existing = current_build(root)
-    if existing is not None and existing.name == fingerprint and not force and (not check or _opens(existing)):
+    if existing is not None and _built_from(existing) == fingerprint and not force and (not check or _opens(existing)):
         return BuildResult(existing, fingerprint, 0, len(files), rebuilt=False)
 
     parsed = sources.parse_all(files)
@@ -108,8 +114,8 @@ def build(
     quads = [quad for file_quads in parsed.values() for quad in file_quads]
 
     root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(root)
     tmp = root / f".tmp-{fingerprint}-{os.getpid()}"
-    final = root / fingerprint
     shutil.rmtree(tmp, ignore_errors=True)
     records = ingest.records_file(root)
     in_memory = records is None or records.stat().st_size <= SNAPSHOT_RECORDS_BYTES
@@ -136,13 +142,12 @@ def build(
         else:
             store.flush()
         del store
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        final = _move_into_place(tmp, root, fingerprint)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     previous = current_build(root)
-    _point_current(root, fingerprint)
-    _remove_other_builds(root, keep={fingerprint, previous.name if previous else fingerprint})
+    _point_current(root, final.name)
+    _remove_other_builds(root, keep={final.name, previous.name if previous else final.name})
     return BuildResult(final, fingerprint, total, len(files), rebuilt=True)
 
 
@@ -158,7 +163,7 @@ def is_current(root: Path | None = None, *, data_dir: Path | None = None, ontolo
     root = root or default_location()
     existing = current_build(root)
     fingerprint = sources.fingerprint(sources.input_files(data_dir, ontology_file), ingest.fingerprint_part(root))
-    return existing is not None and existing.name == fingerprint
+    return existing is not None and _built_from(existing) == fingerprint
 
 
 def open_store(
@@ -195,6 +200,45 @@ def open_build(build_dir: Path) -> ox.Store:
     store = ox.Store()
     store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)
     return store
+
+
+def _built_from(build_dir: Path) -> str | None:
+    """The fingerprint of the inputs a build folder was made from."""
+    match = _BUILD_NAME.fullmatch(build_dir.name)
+    return match["fingerprint"] if match else None
+
+
+def _move_into_place(tmp: Path, root: Path, fingerprint: str) -> Path:
+    """Rename a finished build to its fingerprint, or to the first free `fingerprint-N`: a folder
+    of the same name may be open in readers (a forced rebuild, a repair, a concurrent build)."""
+    n = 1
+    while True:
+        final = root / (fingerprint if n == 1 else f"{fingerprint}-{n}")
+        try:
+            tmp.rename(final)  # fails when `final` exists and holds anything
+            return final
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+        n += 1
+
+
+def _remove_abandoned_builds(root: Path) -> None:
+    """Delete the half-made builds of processes that are gone (killed while building)."""
+    for path in root.glob(".tmp-*"):
+        match = _TMP_NAME.fullmatch(path.name)
+        if match and not _alive(int(match["pid"])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _opens(build_dir: Path) -> bool:
@@ -254,6 +298,6 @@ def _remove_other_builds(root: Path, keep: set[str]) -> None:
     """Delete superseded builds that no process reads (see `lease`), keeping the one just
     replaced for processes about to open it; only fingerprint-named directories are touched."""
     for path in root.iterdir():
-        if path.is_dir() and path.name not in keep and _FINGERPRINT.fullmatch(path.name) and not is_leased(path):
+        if path.is_dir() and path.name not in keep and _BUILD_NAME.fullmatch(path.name) and not is_leased(path):
             shutil.rmtree(path, ignore_errors=True)
             _lease_file(path).unlink(missing_ok=True)

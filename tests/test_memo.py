@@ -90,5 +90,6 @@ def test_a_small_build_is_a_snapshot_that_knows_when_it_is_cut(tmp_path: Path) -
     snapshot.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])  # cut at a line end: still valid N-Quads
     with pytest.raises(OSError, match="incomplete"):
         stores.open_build(build)
-    assert stores.build(root).rebuilt, "kg build sees the damage"
-    assert len(stores.open_build(build)) == whole
+    rebuilt = stores.build(root)
+    assert rebuilt.rebuilt and rebuilt.location != build, "kg build sees the damage and builds anew"
+    assert len(stores.open_build(rebuilt.location)) == whole
