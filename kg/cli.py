@@ -682,7 +682,9 @@ def ingest_ctgov(
     """
     from kg.registry import ingest_ctgov as run_ingest
 
-    report = _ingest(ctx, "records", lambda root, tick: run_ingest(root, paths, progress=tick))
+    report = _ingest(
+        ctx, "records", lambda root, tick: run_ingest(root, paths, progress=tick, waiting=_wait_for_other_ingest)
+    )
     if report.unmatched:
         top = sorted(report.unmatched.items(), key=lambda item: (-item[1], item[0]))
         shown = ", ".join(f"{name} ({count})" for name, count in top[:10])
@@ -706,7 +708,13 @@ def ingest_drugsatfda(
     """
     from kg.registry import ingest_drugsatfda as run_ingest
 
-    _report_problems(_ingest(ctx, "applications", lambda root, tick: run_ingest(root, path, progress=tick)))
+    _report_problems(
+        _ingest(
+            ctx,
+            "applications",
+            lambda root, tick: run_ingest(root, path, progress=tick, waiting=_wait_for_other_ingest),
+        )
+    )
 
 
 @ingest_app.command("ema")
@@ -728,7 +736,11 @@ def ingest_ema(
     """
     from kg.registry import ingest_ema as run_ingest
 
-    _report_problems(_ingest(ctx, "medicines", lambda root, tick: run_ingest(root, path, progress=tick)))
+    _report_problems(
+        _ingest(
+            ctx, "medicines", lambda root, tick: run_ingest(root, path, progress=tick, waiting=_wait_for_other_ingest)
+        )
+    )
 
 
 def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], None]], Any]) -> Any:
@@ -742,6 +754,10 @@ def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], 
         f" {len(report.problems)} skipped; {report.triples} triples written."
     )
     return report
+
+
+def _wait_for_other_ingest() -> None:
+    typer.echo("Another kg ingest is writing to this store; waiting for it to finish...", err=True)
 
 
 def _report_problems(report: Any) -> None:

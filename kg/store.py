@@ -33,6 +33,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,16 +94,23 @@ def build(
     check: bool = True,
     data_dir: Path | None = None,
     ontology_file: Path = ONTOLOGY_FILE,
+    ingested: ingest.IngestedSet | None = None,
 ) -> BuildResult:
-    """Parse, validate and load ontology + data into a new store; skip if the current one is up to
-    date and (with `check`) opens, so a damaged build (a truncated or missing file) is built again."""
+    """Parse, validate and load ontology + data and the ingested records (the current set, or
+    `ingested`) into a new store; skip if the current one is up to date and (with `check`) opens,
+    so a damaged build (a truncated or missing file) is built again."""
     root = root or default_location()
+    existing = current_build(root)  # first: a root that is a file is a usage error
     data_dir = data_dir or resources.data_dir()
+    ingested = ingested or ingest.current_set(root)
     files = sources.input_files(data_dir, ontology_file)
-    fingerprint = sources.fingerprint(files, ingest.fingerprint_part(root))
-    existing = current_build(root)
+    fingerprint = sources.fingerprint(files, ingest.fingerprint_part(ingested))
     if existing is not None and _built_from(existing) == fingerprint and not force and (not check or _opens(existing)):
         return BuildResult(existing, fingerprint, 0, len(files), rebuilt=False)
+    finished = None if force else _finished_build(root, fingerprint)
+    if finished is not None:  # made by a process killed before it pointed CURRENT at it
+        _point_current(root, finished.name)
+        return BuildResult(finished, fingerprint, 0, len(files), rebuilt=False)
 
     parsed = sources.parse_all(files)
     findings = validate.check_dataset(parsed, data_dir.parent)
@@ -117,7 +125,7 @@ def build(
     _remove_abandoned_builds(root)
     tmp = root / f".tmp-{fingerprint}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    records = ingest.records_file(root)
+    records = ingested.records if ingested is not None and ingested.records.exists() else None
     in_memory = records is None or records.stat().st_size <= SNAPSHOT_RECORDS_BYTES
     try:
         store = ox.Store() if in_memory else ox.Store(str(tmp))
@@ -162,7 +170,8 @@ def is_current(root: Path | None = None, *, data_dir: Path | None = None, ontolo
     """Whether the store matches the ontology and data on disk (cheap: hashes files, parses nothing)."""
     root = root or default_location()
     existing = current_build(root)
-    fingerprint = sources.fingerprint(sources.input_files(data_dir, ontology_file), ingest.fingerprint_part(root))
+    files = sources.input_files(data_dir, ontology_file)
+    fingerprint = sources.fingerprint(files, ingest.fingerprint_part(ingest.current_set(root)))
     return existing is not None and _built_from(existing) == fingerprint
 
 
@@ -208,6 +217,15 @@ def _built_from(build_dir: Path) -> str | None:
     return match["fingerprint"] if match else None
 
 
+def _finished_build(root: Path, fingerprint: str) -> Path | None:
+    """A whole build of these inputs that CURRENT does not name (builds are renamed into place only
+    once finished, so one that opens is whole)."""
+    for path in sorted(root.glob(f"{fingerprint}*")):
+        if path.is_dir() and _built_from(path) == fingerprint and _opens(path):
+            return path
+    return None
+
+
 def _move_into_place(tmp: Path, root: Path, fingerprint: str) -> Path:
     """Rename a finished build to its fingerprint, or to the first free `fingerprint-N`: a folder
     of the same name may be open in readers (a forced rebuild, a repair, a concurrent build)."""
@@ -224,11 +242,15 @@ def _move_into_place(tmp: Path, root: Path, fingerprint: str) -> Path:
 
 
 def _remove_abandoned_builds(root: Path) -> None:
-    """Delete the half-made builds of processes that are gone (killed while building)."""
+    """Delete the half-made builds of processes that are gone (killed while building), and copies
+    of CURRENT a killed process never renamed (a minute old: a live one renames within moments)."""
     for path in root.glob(".tmp-*"):
         match = _TMP_NAME.fullmatch(path.name)
         if match and not _alive(int(match["pid"])):
             shutil.rmtree(path, ignore_errors=True)
+    for path in root.glob(f".{_CURRENT}.*"):
+        if time.time() - path.stat().st_mtime > 60:
+            path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

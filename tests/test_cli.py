@@ -326,9 +326,11 @@ def test_damaged_ingested_records_are_a_clear_error_and_nothing_changes(tmp_path
             runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT02435849.json")]).exit_code
             == 0
         )
-        path = root / "ingested" / damaged
+        current = ingest.current_set(root)
+        assert current is not None
+        path = current.folder / damaged
         path.write_text(path.read_text(encoding="utf-8") + "\n<a> garbage {\n", encoding="utf-8")
-        before = {p.name: p.read_bytes() for p in (root / "ingested").iterdir()}
+        before = {p: p.read_bytes() for p in (root / "ingested").rglob("*") if p.is_file()}
         result = runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT03056339.json")])
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
-        assert {p.name: p.read_bytes() for p in (root / "ingested").iterdir()} == before
+        assert {p: p.read_bytes() for p in (root / "ingested").rglob("*") if p.is_file()} == before

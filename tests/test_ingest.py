@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
 
 import kg
-from kg import ingest, registry
+from kg import ingest, registry, vocab
 from kg import store as stores
 from kg.cli import app
 from kg.compare import compare
@@ -23,6 +28,7 @@ from kg.ingest import Problem
 pytestmark = pytest.mark.usefixtures("catalogue_env")
 
 FIXTURES = Path(__file__).parent / "data" / "ctgov"
+SCRIPT = Path(__file__).parents[1] / "scripts" / "generate_ctgov.py"
 GOOD = [
     FIXTURES / "NCT02435849.json",
     FIXTURES / "NCT03056339.json",
@@ -74,10 +80,10 @@ def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -
 
 def test_ingesting_again_changes_nothing(store: Path) -> None:
     registry.ingest_ctgov(store, GOOD)
-    before = ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text())
+    before = _ingested_state(store)
     report = registry.ingest_ctgov(store, GOOD)
     assert (len(report.ingested), len(report.updated), len(report.unchanged)) == (0, 0, 6)
-    assert ((store / "ingested" / "records.nq").read_bytes(), (store / "CURRENT").read_text()) == before
+    assert _ingested_state(store) == before
 
 
 def test_newer_record_replaces_the_older_one(store: Path) -> None:
@@ -85,7 +91,7 @@ def test_newer_record_replaces_the_older_one(store: Path) -> None:
     old_count = _graph_triples(kg.open_graph(store), "NCT02435849")
     report = registry.ingest_ctgov(store, [FIXTURES / "updated"])
     assert report.updated == ["NCT02435849"]
-    manifest = json.loads((store / "ingested" / "MANIFEST.json").read_text())
+    manifest = ingest.manifest(store)
     newer = json.loads((FIXTURES / "updated" / "NCT02435849.json").read_text())
     assert manifest["NCT02435849"] == newer["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
     graph = kg.open_graph(store)
@@ -104,13 +110,13 @@ def test_bad_records_are_skipped_and_good_ones_still_land(store: Path) -> None:
     wheres = [p.where for p in report.problems]
     assert any(w.endswith("broken.json") for w in wheres)
     assert any(w.endswith("mixed.ndjson:4") for w in wheres)
-    manifest = json.loads((store / "ingested" / "MANIFEST.json").read_text())
+    manifest = ingest.manifest(store)
     assert "NCT00000123" not in manifest and all(len(k) == 11 for k in manifest)
 
 
 def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) -> None:
     registry.ingest_ctgov(store, GOOD)
-    before = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
+    before = _ingested_state(store)
 
     class Boom(Exception):
         pass
@@ -124,15 +130,13 @@ def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) ->
 
     with pytest.raises(Boom):
         ingest.store_records(store, [Record()])
-    after = (store / "ingested" / "records.nq").read_bytes(), (store / "ingested" / "MANIFEST.json").read_bytes()
-    assert after == before
-    assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
+    assert _ingested_state(store) == before  # no new set, no half-written folder
 
 
 def _ingested_state(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(root.glob("ingested/*"))} | {
-        "CURRENT": (root / "CURRENT").read_bytes()
-    }
+    """Every file of the ingested sets (the lock aside) and the store's CURRENT."""
+    files = sorted(p for p in root.glob("ingested/**/*") if p.is_file() and p.name != ingest.LOCK)
+    return {str(p.relative_to(root)): p.read_bytes() for p in files} | {"CURRENT": (root / "CURRENT").read_bytes()}
 
 
 @pytest.fixture()
@@ -192,8 +196,7 @@ def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkey
     monkeypatch.setattr(stores, "build", failing_second_build)
     with pytest.raises(kg.errors.BuildError, match=r"Nothing was ingested .No space left on device"):
         registry.ingest_ctgov(store, GOOD)
-    assert _ingested_state(store) == before
-    assert [p.name for p in (store / "ingested").iterdir() if p.name.startswith(".")] == []
+    assert _ingested_state(store) == before  # the set written for the failed build is gone
     monkeypatch.setattr(stores, "build", real_build)
     assert stores.is_current(store)
 
@@ -201,7 +204,7 @@ def test_failure_while_rebuilding_puts_the_ingested_set_back(store: Path, monkey
 def test_problem_objects_pass_through(store: Path) -> None:
     report = ingest.store_records(store, [Problem("x.json", "broken")])
     assert report.problems == [Problem("x.json", "broken")] and report.triples == 0
-    assert not (store / "ingested" / "records.nq").exists()
+    assert ingest.current_set(store) is None
 
 
 def test_cli_summary_and_exit_codes(store: Path) -> None:
@@ -230,3 +233,112 @@ def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(
     assert result.rebuilt
     graph = kg.TherapyGraph(stores.open_build(result.location))
     assert _graph_triples(graph, "NCT02435849") > 0
+
+
+# --- one ingest at a time, and a kill at any step leaves a consistent store ------------------------
+
+KG = [sys.executable, "-m", "kg"]
+
+
+def test_a_second_ingest_waits_for_the_first_and_says_so(store: Path) -> None:
+    registry.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
+    with ingest.exclusive(store):  # as a first kg ingest would hold it
+        second = subprocess.Popen(
+            [*KG, "ingest", "ctgov", str(FIXTURES / "NCT02435849.json")], stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(1.5)
+        assert second.poll() is None, "it waits while the lock is held"
+    assert second.wait(60) == 0
+    assert "Another kg ingest is writing to this store; waiting for it to finish..." in second.stderr.read()
+    assert set(ingest.manifest(store)) == {"NCT03056339", "NCT02435849"}
+
+
+def test_concurrent_ingests_lose_no_record(store: Path, tmp_path: Path) -> None:
+    """Two runs of 300 synthetic records each, started together: both succeed and all 600 land."""
+    spec = importlib.util.spec_from_file_location("generate_ctgov", SCRIPT)
+    assert spec and spec.loader
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    studies = list(generator.studies(600))
+    halves = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    for half, part in zip(halves, (studies[:300], studies[300:]), strict=True):
+        half.write_text("".join(json.dumps(s) + "\n" for s in part))
+    runs = [subprocess.Popen([*KG, "ingest", "ctgov", str(half)], stdout=subprocess.DEVNULL) for half in halves]
+    assert [run.wait(300) for run in runs] == [0, 0]
+    assert len(ingest.manifest(store)) == 600
+    [count] = kg.open_graph(store).select(
+        "SELECT (COUNT(DISTINCT ?t) AS ?n) WHERE { ?t a tkg:ClinicalTrial ; tkg:nctId ?id FILTER(STRSTARTS(?id, 'NCT9')) }"
+    )
+    assert count["n"] == 600
+
+
+_KILLED_AT = """
+import os, signal, sys
+from pathlib import Path
+
+step, calls = int(sys.argv[1]), [0]
+
+
+def kill_before(real):
+    def step_of_the_run(source, target, **kwargs):
+        if "/memo/" not in str(target):  # answers kept beside a build are not steps of the ingest
+            calls[0] += 1
+            if calls[0] == step:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return real(source, target, **kwargs)
+
+    return step_of_the_run
+
+
+os.replace, os.rename = kill_before(os.replace), kill_before(os.rename)  # every file and folder switch
+from kg import registry
+
+registry.ingest_ctgov(Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]])
+"""
+
+
+def test_a_kill_at_any_step_leaves_records_manifest_and_store_consistent(store: Path, tmp_path: Path) -> None:
+    """An ingest is killed before each rename it makes, in turn, each time from the same start; after
+    each kill the current set's manifest lists exactly the records in it, the store opens, and the
+    next ingest of a newer version replaces the record whole (one modification date, not two)."""
+    registry.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
+    start = tmp_path / "start"
+    shutil.copytree(store, start)
+    killed = 0
+    for step in range(1, 30):
+        shutil.rmtree(store)
+        shutil.copytree(start, store)
+        run = subprocess.run(
+            [sys.executable, "-c", _KILLED_AT, str(step), str(store), *map(str, GOOD)], capture_output=True
+        )
+        if run.returncode == 0:
+            break  # the run has fewer renames than `step`: every one of them was a place it was killed
+        assert run.returncode == -signal.SIGKILL, run.stderr.decode()
+        killed += 1
+        current = ingest.current_set(store)
+        assert current is not None
+        graphs = {q.graph_name.value for q in ox.parse(path=str(current.records), format=ox.RdfFormat.N_QUADS)}
+        assert graphs == {f"{vocab.SOURCE}ctgov-{key}" for key in ingest.manifest(store)}, f"killed at step {step}"
+        shown = subprocess.run([*KG, "--store", str(store), "show", "kymriah", "--format", "json"], capture_output=True)
+        assert shown.returncode == 0, (step, shown.stderr.decode())
+        registry.ingest_ctgov(store, [FIXTURES / "updated"])
+        modified = kg.open_graph(store).select(
+            "SELECT ?m WHERE { GRAPH src:ctgov-NCT02435849 { src:ctgov-NCT02435849 dcterms:modified ?m } }"
+        )
+        assert len(modified) == 1, f"killed at step {step}"
+    assert killed >= 5, "the set, its manifest, the build, its CURRENT and the set's CURRENT are written in turn"
+
+
+def test_records_kept_before_sets_had_folders_are_read_and_moved_on_the_next_ingest(store: Path) -> None:
+    registry.ingest_ctgov(store, [FIXTURES / "NCT03056339.json"])
+    current = ingest.current_set(store)
+    assert current is not None
+    directory = ingest.ingested_dir(store)
+    for name in (ingest.RECORDS, ingest.MANIFEST):  # the layout of earlier versions
+        shutil.move(current.folder / name, directory / name)
+    current.folder.rmdir()
+    (directory / ingest.CURRENT).unlink()
+    assert ingest.manifest(store) == {"NCT03056339": "2023-06-22"} and stores.is_current(store)
+    registry.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
+    assert set(ingest.manifest(store)) == {"NCT03056339", "NCT02435849"}
+    assert sorted(p.name for p in directory.iterdir()) == [ingest.LOCK, ingest.CURRENT, "v1"]
