@@ -7,6 +7,7 @@ typer reads every command's signature on every run, and string annotations cost 
 """
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -690,6 +691,13 @@ def ingest_ctgov(
         shown = ", ".join(f"{name} ({count})" for name, count in top[:10])
         more = f" and {len(top) - 10} more" if len(top) > 10 else ""
         typer.echo(f"Interventions not linked to a known therapy (kept as text): {shown}{more}")
+    if report.unattributed:
+        groups = [f"{key} {title!r}" for key, titles in sorted(report.unattributed.items()) for title in titles]
+        more = f" and {len(groups) - 5} more" if len(groups) > 5 else ""
+        typer.echo(
+            f"Results groups tied to no arm or therapy, their adverse events left out: {len(groups)} in"
+            f" {len(report.unattributed)} records ({'; '.join(groups[:5])}{more})"
+        )
     _report_problems(report)
 
 
@@ -751,7 +759,7 @@ def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], 
         report = run(ctx.obj or stores.default_location(), tick)
     typer.echo(
         f"{len(report.ingested)} {noun} ingested, {len(report.updated)} updated, {len(report.unchanged)} unchanged,"
-        f" {len(report.problems)} skipped; {report.triples} triples written."
+        f" {len(report.older)} older than kept, {len(report.problems)} skipped; {report.triples} triples written."
     )
     return report
 
@@ -766,6 +774,9 @@ def _report_problems(report: Any) -> None:
         typer.echo(f"skipped {problem.where}: {problem.message}", err=True)
     if len(report.problems) > 50:
         typer.echo(f"... and {len(report.problems) - 50} more skipped records", err=True)
+    for message, count in Counter(problem.message for problem in report.problems).most_common(10):
+        if count > 1:  # files of one wrong kind, counted: "12 skipped: ClinicalTrials.gov's classic XML; ..."
+            typer.echo(f"{count} skipped: {message}", err=True)
     if report.problems:
         raise typer.Exit(1)
 

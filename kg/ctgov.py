@@ -58,6 +58,7 @@ class TrialRecord:
     graph: str
     quads: list[ox.Quad]
     unmatched: list[str]  # intervention names not linked to a known therapy
+    unattributed: list[str]  # results groups with events of interest tied to no arm or therapy: left out
 
 
 # --- Reading files -----------------------------------------------------------------------------
@@ -72,13 +73,29 @@ def read_records(paths: Iterable[Path]) -> Iterator[RawStudy | Problem]:
     """
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and not p.is_dir())
+            files = sorted(p for p in path.rglob("*") if p.suffix in (*SUFFIXES, ".xml") and not p.is_dir())
             if not files:
                 yield Problem(str(path), f"no {', '.join(SUFFIXES)} files in this directory")
             for file in files:
                 yield from _read_file(file)
         else:
             yield from _read_file(path)
+
+
+NEEDS_V2 = "API v2 JSON is needed (kg ingest ctgov --term ... fetches it)"
+
+
+def _other_format(text: str, document: object = None) -> str | None:
+    """What a file from elsewhere in ClinicalTrials.gov's history is, if it is one."""
+    if text.lstrip("\ufeff \t\r\n").startswith("<"):
+        return f"ClinicalTrials.gov's classic XML; {NEEDS_V2}"
+    if isinstance(document, dict):
+        for response in ("FullStudiesResponse", "StudyFieldsResponse", "FullStudyResponse"):
+            if response in document:
+                return f"a response of the retired API v1 ({response}); {NEEDS_V2}"
+        if "ProtocolSection" in document or "Study" in document:
+            return f"a study record of the retired API v1 (ProtocolSection); {NEEDS_V2}"
+    return None
 
 
 def records(paths: Iterable[Path], matcher: InterventionMatcher) -> Iterator[TrialRecord | Problem]:
@@ -107,6 +124,9 @@ def _studies(text: str, where: str, *, one_line: bool) -> Iterator[RawStudy | Pr
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
+        if other := _other_format(text):
+            yield Problem(where, other)
+            return
         position = f"column {error.colno}" if one_line else f"line {error.lineno}, column {error.colno}"
         yield Problem(where, f"invalid JSON: {error.msg} ({position})")
         return
@@ -115,6 +135,9 @@ def _studies(text: str, where: str, *, one_line: bool) -> Iterator[RawStudy | Pr
         return
     except ValueError as error:  # a number of more than 4,300 digits (Python's limit on int parsing)
         yield Problem(where, f"a JSON number too long to read ({str(error).split(':')[0]})")
+        return
+    if other := _other_format(text, document):
+        yield Problem(where, other)
         return
     if isinstance(document, dict) and "studies" in document:
         studies = document["studies"]
@@ -150,49 +173,81 @@ class _Phrases:
         words = _WORD.findall(text.casefold())
         found, size = None, 0
         for start in range(len(words)):
-            joined = ""
-            for word in words[start:]:
-                joined += word
-                if len(joined) > self.longest:
-                    break
-                if len(joined) > size and joined in self.table:
-                    found, size = self.table[joined], len(joined)
+            phrase = self._at(words, start)
+            if phrase is not None and len(phrase) > size:
+                found, size = self.table[phrase], len(phrase)
         return found
+
+    def find_all(self, text: str) -> list[str]:
+        """Every phrase of the table in the text, left to right (the longest at each place)."""
+        words = _WORD.findall(text.casefold())
+        found: dict[str, None] = {}
+        for start in range(len(words)):
+            phrase = self._at(words, start)
+            if phrase is not None:
+                found[self.table[phrase]] = None
+        return list(found)
+
+    def _at(self, words: list[str], start: int) -> str | None:
+        """The longest phrase of the table that starts at `words[start]`."""
+        joined, longest = "", None
+        for word in words[start:]:
+            joined += word
+            if len(joined) > self.longest:
+                break
+            if joined in self.table:
+                longest = joined
+        return longest
 
 
 class InterventionMatcher:
     """Links intervention names to therapies.
 
     First a product or modality one of the names names exactly (ignoring case and punctuation);
-    then a modality named as a whole-word phrase inside a name ("anti-CD19 CAR-T cells" is CAR-T,
-    "cartilage" is nothing). Products are not matched inside longer names: their descriptive
-    synonyms ("CD19 CAR-NK") would claim other developers' cells.
+    then the products whose own names (brand, generic, code) occur as whole words in a name
+    ("Pembrolizumab + Carboplatin + Pemetrexed", "Nivolumab or Pembrolizumab"); then a modality
+    named as a whole-word phrase inside a name ("anti-CD19 CAR-T cells" is CAR-T, "cartilage" is
+    nothing). A product's descriptive synonyms ("CD19 CAR-NK") match only whole names: inside a
+    longer one they would claim other developers' cells.
     """
 
-    def __init__(self, names: Mapping[str, str], modalities: Collection[str]) -> None:
-        """`names`: normalised name -> therapy IRI; `modalities`: the IRIs that are modalities."""
+    def __init__(
+        self, names: Mapping[str, str], modalities: Collection[str], proper_names: Mapping[str, str] | None = None
+    ) -> None:
+        """`names`: normalised name -> therapy IRI; `modalities`: the IRIs that are modalities;
+        `proper_names`: normalised brand, generic or code name -> product IRI."""
         self.names = {name: therapy for name, therapy in names.items() if name}  # "" would match "®" or "-"
         modality_iris = set(modalities)
         self.phrases = _Phrases({name: therapy for name, therapy in self.names.items() if therapy in modality_iris})
+        self.products = _Phrases({name: product for name, product in (proper_names or {}).items() if name})
 
     @classmethod
     def from_graph(cls, graph: TherapyGraph) -> InterventionMatcher:
         """Every name that identifies one therapy (id, label, synonyms, brand, generic and code names)."""
         therapies = graph.therapies
-        return cls(therapies.unique_names(), {ref.iri for ref in therapies.all("modality")})
+        return cls(therapies.unique_names(), {ref.iri for ref in therapies.all("modality")}, therapies.proper_names())
 
     def match(self, name: str, other_names: Sequence[str] = ()) -> str | None:
-        """The therapy an intervention is, by its name and other names; None if none is known."""
+        """The one therapy an intervention is, by its name and other names; None if none is known or
+        it names several."""
+        found = self.match_all(name, other_names)
+        return found[0] if len(found) == 1 else None
+
+    def match_all(self, name: str, other_names: Sequence[str] = ()) -> list[str]:
+        """The therapies an intervention is or combines, by its name and other names."""
         candidates = (name, *other_names)
         for candidate in candidates:
             therapy = self.names.get(normalise(candidate))
             if therapy:
-                return therapy
+                return [therapy]
+        products = list(dict.fromkeys(p for candidate in candidates for p in self.products.find_all(candidate)))
+        if products:
+            return products
         for candidate in candidates:
             therapy = self.phrases.find(candidate)
             if therapy:
-                return therapy
-        return None
+                return [therapy]
+        return []
 
 
 # Registry adverse-event terms (MedDRA) of the events comparisons show.
@@ -326,26 +381,41 @@ def _convert(study: _Field, matcher: InterventionMatcher) -> TrialRecord:
     if not NCT_ID.fullmatch(nct):
         raise _Invalid(f"{ident['nctId'].path}: an NCT number is 'NCT' and eight digits, found {nct!r}")
     title = ident["briefTitle"].required()
-    updated = protocol["statusModule"]["lastUpdatePostDateStruct"]["date"]
-    modified = updated.date()
-    if modified is None:
-        raise _Invalid(f"missing {updated.path}")
+    modified = _version_date(protocol["statusModule"])
 
     out = Quads(ox.NamedNode(f"{vocab.SOURCE}ctgov-{nct}"))
     trial = ox.NamedNode(vocab.RESOURCE + nct)
     _describe_source(out, nct, title, modified)
     _describe_trial(out, trial, protocol, nct, title)
     arms, unmatched = _interventions(out, trial, protocol["armsInterventionsModule"], matcher)
-    _adverse_events(out, trial, study["resultsSection"]["adverseEventsModule"], arms)
-    return TrialRecord(nct, modified.value, out.graph.value, list(dict.fromkeys(out.quads)), unmatched)
+    unattributed = _adverse_events(out, trial, study["resultsSection"]["adverseEventsModule"], arms)
+    version = modified.value if modified is not None else ""
+    return TrialRecord(nct, version, out.graph.value, list(dict.fromkeys(out.quads)), unmatched, unattributed)
 
 
-def _describe_source(out: Quads, nct: str, title: str, modified: ox.Literal) -> None:
+def _version_date(status: _Field) -> ox.Literal | None:
+    """The date that orders versions of a record: the last update posted, else the last update
+    submitted, else the date the status was verified. Pages fetched with `fields=` may carry none of
+    them: such a record is kept with version "" (older than any dated one), so a dated version of it
+    replaces it and it never replaces one."""
+    for field in (
+        status["lastUpdatePostDateStruct"]["date"],
+        status["lastUpdateSubmitDate"],
+        status["statusVerifiedDate"],
+    ):
+        date = field.date()
+        if date is not None:
+            return date
+    return None
+
+
+def _describe_source(out: Quads, nct: str, title: str, modified: ox.Literal | None) -> None:
     """The record as a source: what the comparisons cite for the facts in its graph."""
     source = out.graph
+    updated = f"last updated {modified.value}" if modified is not None else "no update date in the record read"
     out.add(source, "rdf:type", _iri("tkg:IngestedRecord"))
     out.add(source, "dcterms:title", title)
-    out.add(source, "dcterms:bibliographicCitation", f"ClinicalTrials.gov record {nct}, last updated {modified.value}.")
+    out.add(source, "dcterms:bibliographicCitation", f"ClinicalTrials.gov record {nct}, {updated}.")
     out.add(source, "tkg:nctId", nct)
     out.add(source, "tkg:url", ox.Literal(f"https://clinicaltrials.gov/study/{nct}", datatype=_iri("xsd:anyURI")))
     out.add(source, "dcterms:modified", modified)
@@ -389,21 +459,30 @@ class _Arms:
     evaluated: list[str]  # every therapy the trial evaluates
     matcher: InterventionMatcher
 
-    def therapy_of(self, group_title: str) -> str | None:
-        """The one therapy a results group received, or None when that is not certain.
+    def therapies_of(self, title: str, description: str = "") -> set[str] | None:
+        """The therapies a results group received; None when no arm or therapy could be told.
 
         A group titled like an arm received that arm's therapies (none for a control arm); in a
-        single-arm trial every group received the trial's; otherwise a group whose title names a
-        therapy received it. Groups given several therapies (combinations) are left out: their
-        counts are not one therapy's.
+        single-arm trial, or one whose arms all received the same, every group received the
+        trial's; a group whose title or description
+        names one arm's label received that arm's ("Certolizumab Pegol 200 mg Q2W" in the
+        description of a group titled "CZP 200 mg Q2W (SS)"); otherwise the therapies its title
+        or description names.
         """
-        therapies = self.therapies.get(normalise(group_title))
-        if therapies is None and len(self.therapies) <= 1:
-            therapies = set(self.evaluated)
-        if therapies is None:
-            named = self.matcher.match(group_title) if group_title else None
-            therapies = {named} if named else set()
-        return next(iter(therapies)) if len(therapies) == 1 else None
+        therapies = self.therapies.get(normalise(title))
+        if therapies is not None:
+            return therapies
+        if len(self.therapies) <= 1:
+            return set(self.evaluated)
+        given = {frozenset(t) for t in self.therapies.values()}
+        if len(given) == 1:  # every arm received the same: so did every group
+            return set(next(iter(given)))
+        text = f"{title} {description}"
+        arms = _Phrases({label: label for label in self.therapies}).find_all(text) if text.strip() else []
+        if len(arms) == 1:
+            return self.therapies[arms[0]]
+        named = set(self.matcher.match_all(text)) if text.strip() else set()
+        return named or None
 
 
 def _interventions(
@@ -421,24 +500,28 @@ def _interventions(
     for intervention in module["interventions"].items():
         name = intervention["name"].required()
         out.add(trial, "tkg:interventionName", name)
-        therapy = matcher.match(name, intervention["otherNames"].texts())
-        if therapy is None:
+        found = matcher.match_all(name, intervention["otherNames"].texts())
+        if not found:
             unmatched[name] = None
             continue
-        evaluated[therapy] = None
-        for label in intervention["armGroupLabels"].texts():
-            therapies.setdefault(normalise(label), set()).add(therapy)
+        for therapy in found:
+            evaluated[therapy] = None
+            for label in intervention["armGroupLabels"].texts():
+                therapies.setdefault(normalise(label), set()).add(therapy)
     for therapy in evaluated:
         out.add(trial, "tkg:evaluates", _iri(therapy))
     return _Arms(therapies, list(evaluated), matcher), list(unmatched)
 
 
-def _adverse_events(out: Quads, trial: ox.NamedNode, module: _Field, arms: _Arms) -> None:
-    """One observation per event of interest and results group whose therapy is certain."""
-    groups: dict[str, tuple[int, str | None, str | None]] = {}  # id -> position, title, therapy
+def _adverse_events(out: Quads, trial: ox.NamedNode, module: _Field, arms: _Arms) -> list[str]:
+    """One observation per event of interest and results group given one therapy; the titles of
+    groups with events of interest that no arm or therapy could be told for (left out)."""
+    groups: dict[str, tuple[int, str | None, set[str] | None]] = {}  # id -> position, title, therapies
     for position, group in enumerate(module["eventGroups"].items()):
         title = group["title"].text()
-        groups[group["id"].required()] = (position, title, arms.therapy_of(title or ""))
+        given = arms.therapies_of(title or "", group["description"].text() or "")
+        groups[group["id"].required()] = (position, title, given)
+    unattributed: dict[str, None] = {}
     for key, (slug, category) in _CATEGORIES.items():
         for index, event in enumerate(module[key].items()):
             term = event["term"].text()
@@ -449,10 +532,16 @@ def _adverse_events(out: Quads, trial: ox.NamedNode, module: _Field, arms: _Arms
                 group_id = stat["groupId"].required()
                 if group_id not in groups:
                     raise _Invalid(f"{stat['groupId'].path}: no event group {group_id!r} in eventGroups")
-                position, title, therapy = groups[group_id]
+                position, title, given = groups[group_id]
                 affected, at_risk = stat["numAffected"].count(), stat["numAtRisk"].count()
-                if therapy is None or affected is None or not at_risk:
+                if affected is None or not at_risk:
                     continue
+                if given is None:
+                    unattributed[title or group_id] = None
+                    continue
+                if len(given) != 1:  # a control arm, or a combination: not one therapy's counts
+                    continue
+                [therapy] = given
                 if affected > at_risk:
                     raise _Invalid(f"{stat.path}: numAffected {affected} is more than numAtRisk {at_risk}")
                 node = ox.NamedNode(f"{trial.value}-{slug}-event-{index}-group-{position}")
@@ -465,6 +554,7 @@ def _adverse_events(out: Quads, trial: ox.NamedNode, module: _Field, arms: _Arms
                 out.add(node, "tkg:groupTitle", title)
                 out.add(node, "tkg:numerator", affected)
                 out.add(node, "tkg:denominator", at_risk)
+    return list(unattributed)
 
 
 def _kind(value: object) -> str:

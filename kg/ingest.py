@@ -203,6 +203,8 @@ class Record(Protocol):
     def quads(self) -> list[ox.Quad]: ...
     @property
     def unmatched(self) -> list[str]: ...  # intervention names not linked to a known therapy
+    @property
+    def unattributed(self) -> list[str]: ...  # results groups whose events were left out: no arm or therapy told
 
 
 @dataclass(frozen=True)
@@ -223,8 +225,10 @@ class IngestReport:
     ingested: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    older: list[str] = field(default_factory=list)  # an older version than the one kept (stored, or read in this run)
     problems: list[Problem] = field(default_factory=list)
-    unmatched: dict[str, int] = field(default_factory=dict)
+    unmatched: dict[str, int] = field(default_factory=dict)  # intervention name -> records naming it
+    unattributed: dict[str, list[str]] = field(default_factory=dict)  # record key -> results groups left out
     triples: int = 0
     written: IngestedSet | None = None  # the new set, made current once the store is built from it
 
@@ -258,6 +262,7 @@ def store_records(
     known = _read_manifest(current, store_root) if current is not None else {}
     report = IngestReport()
     fresh: dict[str, _Pending] = {}
+    naming: dict[str, set[str]] = defaultdict(set)  # unmatched intervention name -> the records naming it
     for count, record in enumerate(records, start=1):
         if progress:
             progress(count)
@@ -265,15 +270,19 @@ def store_records(
             report.problems.append(record)
             continue
         for name in record.unmatched:
-            report.unmatched[name] = report.unmatched.get(name, 0) + 1
+            naming[name].add(record.key)
+        if record.unattributed:
+            report.unattributed[record.key] = record.unattributed
         previous = fresh.get(record.key)
         baseline = previous.last_update if previous is not None else known.get(record.key)
-        if not _newer(record.last_update, baseline):
-            if previous is None:
-                report.unchanged.append(record.key)
+        if not _newer(record.last_update, baseline):  # every record read is counted once
+            (report.unchanged if record.last_update == baseline else report.older).append(record.key)
             continue
+        if previous is not None:  # a newer version later in the same run: the earlier one is the older
+            report.older.append(record.key)
         nquads = ox.serialize(record.quads, format=ox.RdfFormat.N_QUADS) or b""
         fresh[record.key] = _Pending(record.last_update, record.graph, nquads, len(record.quads))
+    report.unmatched = {name: len(keys) for name, keys in naming.items()}
     if not fresh:
         return report
 

@@ -37,6 +37,7 @@ class Record:
     graph: str
     quads: list[ox.Quad]
     unmatched: list[str] = field(default_factory=list)
+    unattributed: list[str] = field(default_factory=list)  # results groups left out (registry records only)
 
 
 class Quads:

@@ -260,6 +260,14 @@ class Therapies:
         """Normalised name -> therapy IRI, for names that identify exactly one therapy."""
         return {key: next(iter(refs)).iri for key, refs in self._name_index().items() if len(refs) == 1}
 
+    def proper_names(self) -> dict[str, str]:
+        """Normalised brand, generic or code name -> product IRI, for names that are one product's
+        alone: unlike descriptive synonyms ("CD19 CAR-NK"), they name that product wherever they occur."""
+        owners: dict[str, set[str]] = {}
+        for row in self.graph.select_named("product-proper-names"):
+            owners.setdefault(normalise(row["name"]), set()).add(row["product"])
+        return {name: next(iter(products)) for name, products in owners.items() if name and len(products) == 1}
+
     def all(self, level: str | None = None) -> list[TherapyRef]:
         """Every therapy, optionally only modalities or only products, sorted by label."""
         refs = {ref for refs in self._name_index().values() for ref in refs}

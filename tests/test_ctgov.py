@@ -158,6 +158,19 @@ def test_hostile_files_are_problems_not_tracebacks(tmp_path: Path) -> None:
     assert isinstance(found[str(tmp_path / "good.json")], RawStudy)
 
 
+def test_files_of_other_registry_formats_say_what_they_are(tmp_path: Path) -> None:
+    """Classic XML, API v1 responses and v1 study records are named, with the format that is needed."""
+    (tmp_path / "NCT03056339.xml").write_text('<?xml version="1.0"?>\n<clinical_study><id_info/></clinical_study>\n')
+    (tmp_path / "v1-page.json").write_text(json.dumps({"FullStudiesResponse": {"FullStudies": [{"Rank": 1}]}}))
+    (tmp_path / "v1-study.json").write_text(json.dumps({"ProtocolSection": {"IdentificationModule": {}}}))
+    (tmp_path / "xml-named-json.json").write_text("<clinical_study/>")
+    found = {Path(p.where).name: p.message for p in read_records([tmp_path])}
+    assert found["NCT03056339.xml"] == found["xml-named-json.json"]
+    assert found["NCT03056339.xml"].startswith("ClinicalTrials.gov's classic XML; API v2 JSON is needed")
+    assert found["v1-page.json"].startswith("a response of the retired API v1 (FullStudiesResponse); API v2 JSON")
+    assert found["v1-study.json"].startswith("a study record of the retired API v1 (ProtocolSection); API v2 JSON")
+
+
 def test_an_nct_number_has_ascii_digits_only(matcher: InterventionMatcher) -> None:
     item = study("NCT03056339.json")
     arabic_indic = "NCT" + "".join(chr(0x0660 + int(d)) for d in "03056339")
@@ -199,13 +212,25 @@ ID, STATUS, DESIGN = (
 EVENTS = "resultsSection.adverseEventsModule"
 
 
+def test_a_record_without_its_last_update_date_is_kept_with_a_fallback_version(matcher: InterventionMatcher) -> None:
+    """Pages fetched with `fields=` may leave out the last-update date: the submit date, then the
+    verification date, order versions; with none the version is "" (older than any dated one)."""
+    posted = study("NCT03056339.json").data
+    without = _set(posted, f"{STATUS}.lastUpdatePostDateStruct", None)
+    assert convert(_set(without, f"{STATUS}.lastUpdateSubmitDate", "2023-06-20"), matcher).last_update == "2023-06-20"
+    verified = _set(_set(without, f"{STATUS}.lastUpdateSubmitDate", None), f"{STATUS}.statusVerifiedDate", "2023-05")
+    assert convert(verified, matcher).last_update == "2023-05"
+    bare = convert(_set(verified, f"{STATUS}.statusVerifiedDate", None), matcher)
+    assert bare.last_update == "" and "no update date in the record read" in str(bare.quads)
+    assert "modified" not in str(bare.quads)
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
         (f"{ID}.nctId", 3056339, f"{ID}.nctId: expected a string, found a number"),
         (f"{ID}.nctId", "nct03056339", "an NCT number is 'NCT' and eight digits, found 'nct03056339'"),
         (f"{ID}.briefTitle", " ", f"missing {ID}.briefTitle"),
-        (f"{STATUS}.lastUpdatePostDateStruct", None, f"missing {STATUS}.lastUpdatePostDateStruct.date"),
         (
             f"{STATUS}.startDateStruct.date",
             "2017-13",
@@ -358,6 +383,10 @@ def test_a_newer_version_of_a_record_keeps_its_graph(matcher: InterventionMatche
         ("Cartilage-derived matrix", [], None),
         ("Placebo", [], None),
         ("Fludarabine", ["Fludara"], None),
+        ("Pembrolizumab + Carboplatin + Pemetrexed", [], "pembrolizumab"),
+        ("Pembrolizumab 200 mg IV every 3 weeks", [], "pembrolizumab"),
+        ("Allogeneic CD19 CAR-NK cells from a cell line", [], "car-nk"),  # a descriptive synonym, not a product
+        ("Nivolumab or Pembrolizumab (dependent upon approved indication)", [], None),  # two: no one therapy
     ],
 )
 def test_interventions_match_products_then_modality_phrases(
@@ -365,6 +394,20 @@ def test_interventions_match_products_then_modality_phrases(
 ) -> None:
     found = matcher.match(name, other_names)
     assert (vocab.short_id(found) if found else None) == expected
+
+
+def test_products_named_inside_longer_intervention_names_are_all_linked(matcher: InterventionMatcher) -> None:
+    either = matcher.match_all("Nivolumab or Pembrolizumab (dependent upon approved indication)")
+    assert [vocab.short_id(t) for t in either] == ["nivolumab", "pembrolizumab"]
+    item = study("NCT03056339.json")
+    renamed = _set(
+        item.data,
+        "protocolSection.armsInterventionsModule.interventions.0.name",
+        "Nivolumab or Pembrolizumab (dependent upon approved indication)",
+    )
+    record = convert(renamed, matcher)
+    evaluates = {q.object.value for q in record.quads if q.predicate.value.endswith("#evaluates")}
+    assert {vocab.RESOURCE + "nivolumab", vocab.RESOURCE + "pembrolizumab"} <= evaluates
 
 
 def test_products_are_matched_by_whole_names_only() -> None:
@@ -410,6 +453,54 @@ def test_adverse_events_of_interest_per_results_group(matcher: InterventionMatch
         "numerator": "0",
         "denominator": "9",
     }
+
+
+def test_groups_titled_unlike_their_arms_are_matched_by_description_and_the_rest_reported(
+    matcher: InterventionMatcher,
+) -> None:
+    """Results groups titled in shorthand ("PEM 200 (SS)") are tied to the arm their description
+    names; a group tied to no arm and naming no therapy is reported, not silently dropped."""
+    data = copy.deepcopy(study("NCT03056339.json").data)
+    data["protocolSection"]["armsInterventionsModule"] = {
+        "armGroups": [{"label": "Pembrolizumab 200 mg Q3W"}, {"label": "Placebo"}],
+        "interventions": [
+            {"type": "DRUG", "name": "Pembrolizumab", "armGroupLabels": ["Pembrolizumab 200 mg Q3W"]},
+            {"type": "DRUG", "name": "Placebo", "armGroupLabels": ["Placebo"]},
+        ],
+    }
+    groups = [
+        ("EG000", "PEM 200 (SS)", "Participants received Pembrolizumab 200 mg Q3W (safety set)."),
+        ("EG001", "PBO (SS)", "Participants received Placebo (safety set)."),
+        ("EG002", "Open-label extension (SS)", "All participants who continued."),
+    ]
+    data["resultsSection"] = {
+        "adverseEventsModule": {
+            "eventGroups": [{"id": i, "title": t, "description": d} for i, t, d in groups],
+            "seriousEvents": [
+                {
+                    "term": "Cytokine release syndrome",
+                    "stats": [
+                        {"groupId": i, "numAffected": n, "numAtRisk": 40}
+                        for (i, _, _), n in zip(groups, (3, 1, 2), strict=True)
+                    ],
+                }
+            ],
+        }
+    }
+    record = convert(data, matcher)
+    assert [(o["therapy"], o["groupTitle"], o["numerator"]) for o in observations(record).values()] == [
+        ("pembrolizumab", "PEM 200 (SS)", "3")
+    ]
+    assert record.unattributed == ["Open-label extension (SS)"]  # the placebo group is a control, not a loss
+
+
+def test_when_every_arm_received_the_same_every_group_did(matcher: InterventionMatcher) -> None:
+    data = copy.deepcopy(study("NCT03056339.json").data)
+    for group in data["resultsSection"]["adverseEventsModule"]["eventGroups"]:
+        group["title"], group["description"] = f"Cohort {group['id']}", "All participants"
+    record = convert(data, matcher)
+    assert record.unattributed == [] and observations(record)
+    assert {o["therapy"] for o in observations(record).values()} == {"mda-cd19-car-nk"}
 
 
 def test_serious_and_other_counts_stay_apart(matcher: InterventionMatcher) -> None:

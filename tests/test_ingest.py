@@ -101,7 +101,7 @@ def test_newer_record_replaces_the_older_one(store: Path) -> None:
     assert len(modified) == 1, "the old version's graph is gone, not merged"
     assert _graph_triples(graph, "NCT02435849") > 0 and old_count > 0
     older_again = registry.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
-    assert older_again.unchanged == ["NCT02435849"]
+    assert (older_again.older, older_again.unchanged) == (["NCT02435849"], []), "older, not unchanged"
 
 
 def test_bad_records_are_skipped_and_good_ones_still_land(store: Path) -> None:
@@ -122,7 +122,7 @@ def test_failure_while_writing_leaves_the_ingested_set_untouched(store: Path) ->
         pass
 
     class Record:
-        key, last_update, graph, unmatched = "NCT02435849", "2999-01-01", "urn:x", []
+        key, last_update, graph, unmatched, unattributed = "NCT02435849", "2999-01-01", "urn:x", [], []
 
         @property
         def quads(self):
@@ -207,19 +207,28 @@ def test_problem_objects_pass_through(store: Path) -> None:
     assert ingest.current_set(store) is None
 
 
-def test_cli_summary_and_exit_codes(store: Path) -> None:
+def test_cli_summary_and_exit_codes(store: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     good = runner.invoke(app, ["ingest", "ctgov", *map(str, GOOD)])
     assert good.exit_code == 0, good.output
-    assert "6 records ingested, 0 updated, 0 unchanged, 0 skipped" in good.stdout
+    assert "6 records ingested, 0 updated, 0 unchanged, 0 older than kept, 0 skipped" in good.stdout
     assert "not linked to a known therapy" in good.stdout and "Placebo" in good.stdout
     bad = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "invalid")])
     assert bad.exit_code == 1 and "skipped" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "no-such-dir")])
     assert missing.exit_code == 2 and "No such file" in missing.output
+    xml = tmp_path / "xml"
+    xml.mkdir()
+    for nct in ("NCT02435849", "NCT03056339"):
+        (xml / f"{nct}.xml").write_text("<clinical_study/>\n")
+    counted = runner.invoke(app, ["ingest", "ctgov", str(xml)])
+    assert counted.exit_code == 1 and "2 skipped: ClinicalTrials.gov's classic XML" in counted.output
     device = runner.invoke(app, ["ingest", "ctgov", str(FIXTURES / "NCT02435849.json"), "/dev/zero"])
     assert device.exit_code == 1 and "skipped /dev/zero: not a regular file (a pipe or a device)" in device.output
-    assert "0 records ingested, 0 updated, 1 unchanged, 1 skipped" in device.output and "Traceback" not in device.output
+    assert (
+        "0 records ingested, 0 updated, 1 unchanged, 0 older than kept, 1 skipped" in device.output
+        and "Traceback" not in device.output
+    )
 
 
 def test_rebuilt_store_keeps_ingested_records_when_curated_data_change(
@@ -342,3 +351,42 @@ def test_records_kept_before_sets_had_folders_are_read_and_moved_on_the_next_ing
     registry.ingest_ctgov(store, [FIXTURES / "NCT02435849.json"])
     assert set(ingest.manifest(store)) == {"NCT03056339", "NCT02435849"}
     assert sorted(p.name for p in directory.iterdir()) == [ingest.LOCK, ingest.CURRENT, "v1"]
+
+
+def test_the_summary_adds_up_to_the_studies_read(store: Path, tmp_path: Path) -> None:
+    """Every study read is counted once: ingested, updated, unchanged, older than the version kept
+    (the stored one, or a newer one read in the same run) or skipped; names not linked count records."""
+    registry.ingest_ctgov(store, [FIXTURES / "updated" / "NCT02435849.json"])
+    study = json.loads((FIXTURES / "NCT03056339.json").read_text())
+    earlier = json.loads(json.dumps(study))
+    earlier["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2020-01-01"
+    (tmp_path / "two-versions.jsonl").write_text(json.dumps(earlier) + "\n" + json.dumps(study) + "\n")
+    inputs = [
+        FIXTURES / "NCT02435849.json",  # older than the stored version
+        FIXTURES / "updated" / "NCT02435849.json",  # the stored version
+        tmp_path / "two-versions.jsonl",  # the same study twice: an old version, then a newer one
+        FIXTURES / "invalid" / "missing-nct.json",
+    ]
+    report = registry.ingest_ctgov(store, inputs)
+    assert report.ingested == ["NCT03056339"] and report.updated == []
+    assert (report.unchanged, sorted(report.older), len(report.problems)) == (
+        ["NCT02435849"],
+        ["NCT02435849", "NCT03056339"],
+        1,
+    )
+    counted = len(report.ingested) + len(report.updated) + len(report.unchanged) + len(report.older)
+    assert counted + len(report.problems) == 5
+    assert report.unmatched["Cyclophosphamide"] == 1, "a name counts the records naming it, not the versions read"
+
+
+def test_results_groups_tied_to_no_arm_are_named_in_the_summary(store: Path, tmp_path: Path) -> None:
+    study = json.loads((FIXTURES / "NCT03056339.json").read_text())
+    for group in study["resultsSection"]["adverseEventsModule"]["eventGroups"]:
+        group["title"], group["description"] = f"Cohort {group['id']}", "All participants"
+    cells = study["protocolSection"]["armsInterventionsModule"]["interventions"][2]
+    cells["armGroupLabels"] = cells["armGroupLabels"][:1]  # the arms now differ: the cohorts say nothing
+    (tmp_path / "study.json").write_text(json.dumps(study))
+    result = CliRunner().invoke(app, ["ingest", "ctgov", str(tmp_path / "study.json")])
+    assert result.exit_code == 0, result.output
+    assert "Results groups tied to no arm or therapy, their adverse events left out: 2 in 1 records" in result.output
+    assert "NCT03056339 'Cohort EG000'" in result.output
