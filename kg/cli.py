@@ -672,19 +672,69 @@ app.add_typer(ingest_app, name="ingest")
 def ingest_ctgov(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help='Study JSON files, {"studies": [...]} pages, JSON Lines files or directories.')
-    ],
+        list[Path] | None,
+        typer.Argument(help='Study JSON files, {"studies": [...]} pages, JSON Lines files or directories.'),
+    ] = None,
+    term: Annotated[str | None, typer.Option("--term", help="Fetch the studies the API finds for these words.")] = None,
+    condition: Annotated[str | None, typer.Option("--condition", help="Fetch studies of this condition.")] = None,
+    intervention: Annotated[
+        str | None, typer.Option("--intervention", help="Fetch studies of this intervention.")
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Only studies of this overall status (RECRUITING, COMPLETED, ...); repeatable."),
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch the ingested studies again; newer versions replace them.")
+    ] = False,
+    api: Annotated[
+        str | None,
+        typer.Option("--api", help="The API's base URL (default https://clinicaltrials.gov/api/v2), e.g. a mirror."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print how many studies match; fetch nothing.")] = False,
 ) -> None:
-    """Add ClinicalTrials.gov API v2 study records: trials, phases, enrolment, sponsors, conditions,
-    interventions linked to known therapies, countries and results' adverse events. Each record is
-    a named graph; a newer record replaces the older one. Bad records are reported and skipped.
+    """Add ClinicalTrials.gov API v2 study records, read from files or fetched by a search: trials,
+    status, phases, enrolment, sponsors, conditions, interventions linked to known therapies,
+    countries and results' adverse events. Each record is a named graph; a newer record replaces the
+    older one. Bad records are reported and skipped. A search (kg ingest ctgov --intervention CAR-NK
+    --status RECRUITING) fetches every page from the API; the pages are kept under the store's
+    fetched/ folder.
 
     Example: kg --store /data/therapy-kg ingest ctgov studies/
     """
+    from kg import fetch
+    from kg import store as stores
     from kg.registry import ingest_ctgov as run_ingest
+    from kg.registry import ingested_trials
 
+    root = ctx.obj or stores.default_location()
+    searches = []
+    if term or condition or intervention:
+        searches.append(fetch.Search(term, condition, intervention, tuple(s.upper() for s in status or ())))
+    elif status:
+        raise UsageError("--status narrows a search: give --term, --condition or --intervention too.")
+    if refresh:
+        searches += fetch.refresh_searches(ingested_trials(root))
+    if not paths and not searches:
+        if refresh:
+            typer.echo("No ClinicalTrials.gov record has been ingested yet: nothing to refresh.")
+            return
+        raise UsageError("Give files or folders to read, or a search to fetch (--term, --condition, --intervention).")
+    client = fetch.Client(api=api or fetch.API)
+    if dry_run:
+        if not searches:
+            raise UsageError("--dry-run counts the studies a search finds: give --term, --condition or --intervention.")
+        typer.echo(f"{sum(fetch.count(client, search) for search in searches)} studies match.")
+        return
+    inputs = list(paths or [])
+    if searches:
+        with _fetch_progress() as fetched:
+            folder = fetch.fetch(client, searches, root, progress=fetched)
+        pages = sorted(folder.glob("page-*.json"))
+        typer.echo(f"Fetched {len(pages)} pages into {folder}", err=True)
+        inputs += pages
     report = _ingest(
-        ctx, "records", lambda root, tick: run_ingest(root, paths, progress=tick, waiting=_wait_for_other_ingest)
+        ctx, "records", lambda root, tick: run_ingest(root, inputs, progress=tick, waiting=_wait_for_other_ingest)
     )
     if report.unmatched:
         top = sorted(report.unmatched.items(), key=lambda item: (-item[1], item[0]))
@@ -779,6 +829,37 @@ def _report_problems(report: Any) -> None:
             typer.echo(f"{count} skipped: {message}", err=True)
     if report.problems:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _fetch_progress() -> Iterator[Callable[[Any], None]]:
+    """Pages and studies fetched, of how many, and the time left, on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda progress: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("Fetching: {task.fields[pages]} pages, {task.completed} of {task.fields[of]} studies"),
+        BarColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as display:
+        task = display.add_task("fetch", total=None, pages=0, of="?")
+
+        def shown(progress: Any) -> None:
+            known = progress.total is not None
+            display.update(
+                task,
+                completed=progress.studies,
+                total=progress.total,
+                pages=progress.pages,
+                of=progress.total if known else "?",
+            )
+
+        yield shown
 
 
 @contextmanager

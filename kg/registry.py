@@ -47,6 +47,11 @@ def ingest_ema(
     return _ingest(store_root, lambda matcher, products: ema.read_records(path, matcher, products), progress, waiting)
 
 
+def ingested_trials(store_root: Path) -> list[str]:
+    """The NCT numbers of the ClinicalTrials.gov records ingested so far (what `--refresh` fetches again)."""
+    return sorted(key for key in ingest.manifest(store_root) if ctgov.NCT_ID.fullmatch(key))
+
+
 def _check_inputs(paths: Iterable[Path]) -> None:
     """Every input exists, and one at least is a regular file or folder: a device or pipe
     (/dev/zero) would be read forever, so the readers skip one with a problem reported."""
