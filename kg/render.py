@@ -247,7 +247,7 @@ def print_description(description: Description, console: Console, *, sources: bo
                 if name in {"numerator", "denominator", "percentage"}:
                     continue
                 details.append(f"{escape(item.field_labels.get(name, name))}: {facts_text(facts)}")
-            if kind in {"outcome", "adverse-event"}:
+            if kind.key in {"outcome", "adverse-event"}:
                 details.insert(0, f"patients: {escape(proportion(item))}")
             cited = sorted({s for facts in item.fields.values() for f in facts for s in f.sources})
             cells = [escape(evidence_label(item)), "\n".join(details)]

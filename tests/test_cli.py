@@ -334,3 +334,8 @@ def test_damaged_ingested_records_are_a_clear_error_and_nothing_changes(tmp_path
         result = runner.invoke(app, ["--store", str(root), "ingest", "ctgov", str(fixture / "NCT03056339.json")])
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
         assert {p: p.read_bytes() for p in (root / "ingested").rglob("*") if p.is_file()} == before
+
+
+def test_show_table_gives_each_measurement_its_patients(runner: CliRunner) -> None:
+    table = runner.invoke(app, ["show", "cordnk-19"]).stdout
+    assert "patients: 0/11" in table and "patients: 8/11" in table
