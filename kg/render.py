@@ -100,6 +100,10 @@ def description_json(description: Description) -> dict[str, Any]:
             }
             for item in description.of_kind(kind.key)
         ]
+    document["registered_trials"] = {
+        "count": len(description.registered),
+        "trials": [dataclasses.asdict(trial) for trial in description.registered],
+    }
     document["sources"] = [
         {**dataclasses.asdict(source), "link": source.link} for source in description.sources.values()
     ]
@@ -199,6 +203,10 @@ class Citations:
         return [f"[{number}] {text}" for number, text in self.entries()]
 
 
+REGISTERED_SHOWN = 10
+"""Registered trials a `kg show` table lists (a product can have hundreds; the JSON has them all)."""
+
+
 def print_description(description: Description, console: Console, *, sources: bool = True) -> None:
     """`kg show` as tables: header, properties by group, evidence sections, source legend."""
     from rich.markup import escape
@@ -254,6 +262,19 @@ def print_description(description: Description, console: Console, *, sources: bo
             if sources:
                 cells.append(citations.mark(cited))
             section.add_row(*cells)
+        console.print(section)
+
+    registered = description.registered
+    if registered:
+        shown = registered[:REGISTERED_SHOWN]
+        more = f"; the first {len(shown)} shown, --format json lists all" if len(shown) < len(registered) else ""
+        section = Table(title=f"Registered trials ({len(registered)}{more})")
+        for column in ("Trial", "Title", "Status", "Phases", "Start – completion"):
+            section.add_column(column)
+        for trial in shown:
+            status = trial.status.replace("_", " ").lower() if trial.status else ""
+            dates = f"{trial.start or '?'} – {trial.completion or '?'}"
+            section.add_row(trial.nct, escape(trial.title), status, trial.phases, dates)
         console.print(section)
 
     if sources and citations.numbers:

@@ -193,6 +193,19 @@ class Evidence:
         return facts[0].value if facts else None
 
 
+@dataclass(frozen=True)
+class RegisteredTrial:
+    """A trial of an ingested registry record that evaluates the therapy, as the record gives it."""
+
+    nct: str
+    title: str
+    status: str | None  # the registry's code: RECRUITING, COMPLETED, ...
+    phases: str
+    start: str | None
+    completion: str | None
+    source: str  # the record's graph, src:ctgov-NCT...
+
+
 @dataclass
 class Description:
     """Everything known about one therapy: names, lineage, properties, evidence and sources cited."""
@@ -204,6 +217,7 @@ class Description:
     evidence: list[Evidence]
     sources: dict[str, Source]
     identifiers: list[Identifier] = field(default_factory=list)
+    registered: list[RegisteredTrial] = field(default_factory=list)  # from ingested registry records
 
     def of_kind(self, kind: str) -> list[Evidence]:
         return [item for item in self.evidence if item.kind == kind]
@@ -486,6 +500,21 @@ class Therapies:
             for r in self.graph.select_named("sources")
         }
 
+    def registered(self, ref: TherapyRef) -> list[RegisteredTrial]:
+        """The trials of ingested registry records that evaluate the therapy itself, by NCT number."""
+        return [
+            RegisteredTrial(
+                nct=row["nct"],
+                title=row["title"],
+                status=row["status"],
+                phases=row["phases"] or "",
+                start=str(row["start"]) if row["start"] is not None else None,
+                completion=str(row["completion"]) if row["completion"] is not None else None,
+                source=vocab.compact(row["record"]),
+            )
+            for row in self.graph.select_named("registered-trials-of", {"therapy": iri(ref.iri)})
+        ]
+
     def describe(self, name: str) -> Description:
         """Everything known about one therapy, looked up by any of its names."""
         ref = self.resolve(name)
@@ -506,6 +535,7 @@ class Therapies:
                 identifier(str(r["match"]))
                 for r in self.graph.select_named("therapy-identifiers", {"therapy": iri(ref.iri)})
             ],
+            registered=self.registered(ref),
         )
 
 

@@ -67,7 +67,7 @@ def test_cli_table_json_and_unknown_therapy(runner: CliRunner) -> None:
     assert table.exit_code == 0 and "Testacel (testagene autoleucel)" in table.output and "Exampa" not in table.output
     assert "sources (bulk-ingested registry records aside)" in table.output
     document = json.loads(runner.invoke(app, ["coverage", "--format", "json"]).output)
-    assert document["sources"] == {"official_or_primary": 15, "all": 18} and len(document["products"]) == 5
+    assert document["sources"] == {"official_or_primary": 16, "all": 19} and len(document["products"]) == 5
     testacel = next(p for p in document["products"] if p["id"] == "testagene-autoleucel")
     assert testacel["approvals"][FDA] == {"count": 2, "latest": "2022-04-01"} and testacel["official_share"] == 1
     exampumab = next(p for p in document["products"] if p["id"] == "exampumab")

@@ -390,3 +390,40 @@ def test_results_groups_tied_to_no_arm_are_named_in_the_summary(store: Path, tmp
     assert result.exit_code == 0, result.output
     assert "Results groups tied to no arm or therapy, their adverse events left out: 2 in 1 records" in result.output
     assert "NCT03056339 'Cohort EG000'" in result.output
+
+
+def test_show_lists_a_products_registered_trials(store: Path) -> None:
+    """An ingested trial that evaluates Kymriah appears under Kymriah: all of them in JSON, the first
+    ten in the table with the count."""
+    import dataclasses
+
+    from rich.console import Console
+
+    from kg import render
+    from kg.therapy import RegisteredTrial
+
+    registry.ingest_ctgov(store, [FIXTURES / "NCT02435849.json", FIXTURES / "NCT03056339.json"])
+    shown = CliRunner().invoke(app, ["show", "kymriah", "--format", "json"])
+    registered = json.loads(shown.stdout)["registered_trials"]
+    assert registered == {
+        "count": 1,
+        "trials": [
+            {
+                "nct": "NCT02435849",
+                "title": "Study of Efficacy and Safety of CTL019 in Pediatric ALL Patients",
+                "status": "ACTIVE_NOT_RECRUITING",
+                "phases": "phase 2",
+                "start": "2015-04-08",
+                "completion": "2023-11-30",
+                "source": "src:ctgov-NCT02435849",
+            }
+        ],
+    }
+    description = kg.open_graph(store).describe("kymriah")
+    many = [dataclasses.replace(description.registered[0], nct=f"NCT0{n:07d}") for n in range(12)]
+    console = Console(record=True, width=200)
+    render.print_description(dataclasses.replace(description, registered=many), console, sources=False)
+    text = console.export_text()
+    assert "Registered trials (12; the first 10 shown, --format json lists all)" in text
+    assert "NCT00000009" in text and "NCT00000010" not in text and "active not recruiting" in text
+    assert isinstance(description.registered[0], RegisteredTrial)

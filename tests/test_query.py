@@ -268,6 +268,37 @@ def test_awards(graph: kg.TherapyGraph) -> None:
     assert (award["award"], award["modality"]) == ("Example Prize 2018", "immune checkpoint inhibitor")
 
 
+def test_trials_of_a_therapy_by_status(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "trials-by-status", therapy="cellular-immunotherapy")
+    assert [(r["status"], r["nct"], r["evaluates"], r["start"], r["completion"], r["countries"]) for r in rows] == [
+        (
+            "COMPLETED",
+            "NCT09990001",
+            "Cordnk-19 (cord-blood CD19 CAR-NK)",
+            dt.date(2017, 6, 21),
+            "2022-11",
+            "United States",
+        )
+    ]
+    assert sorted(rows[0]["phases"].split(", ")) == ["phase 1", "phase 2"]
+    [recruiting] = ask(graph, "trials-by-status", therapy="pd-1-inhibitor")
+    assert (recruiting["status"], recruiting["nct"], sorted(recruiting["countries"].split(", "))) == (
+        "RECRUITING",
+        "NCT09990003",
+        ["Canada", "United States"],
+    )
+    assert ask(graph, "trials-by-status", therapy="car-t") == []  # no registry record gives their status
+
+
+def test_recruiting_trials_by_modality_and_phase(graph: kg.TherapyGraph) -> None:
+    rows = {(r["modality"], r["phase"]): r["trials"] for r in ask(graph, "recruiting-trials-by-modality-and-phase")}
+    assert rows == {
+        ("PD-1 inhibitor", "phase 3"): 1,
+        ("immune checkpoint inhibitor", "phase 3"): 1,
+        ("cancer immunotherapy", "phase 3"): 1,
+    }  # the completed CAR-NK trial is not counted
+
+
 def test_measurement_disagreements_compare_like_with_like(graph: kg.TherapyGraph) -> None:
     """Two reports give 7/11 and 6/11 complete responses for the same first 11 patients: they disagree.
     Testacel's 82% (infused) and 72% (independent review) measure different things: they do not."""

@@ -87,14 +87,15 @@ def test_named_graphs_survive_the_push(store: Store) -> None:
     assert [r["source"].rsplit("/", 1)[1] for r in rows if "/source/" in r["source"]] == ["popular-2020", "review-2021"]
 
 
-_SEPARATOR = re.compile(r'separator\s*=\s*"([^"]*)".*?\bAS\s+\?(\w+)', re.I | re.S)
+CONCATENATED = re.compile(r'separator\s*=\s*"([^"]*)".*?\bAS\s+\?(\w+)', re.I | re.S)
+"""(separator, variable) of each GROUP_CONCAT in a query: SPARQL leaves the order of its parts open."""
 
 
 def _comparable(query_text: str, result: results.Result) -> list[tuple]:
     """Rows in a form engines must agree on: numbers by value (`1E2` = `100`), and GROUP_CONCAT
     values as sorted parts — SPARQL 1.1 leaves the order of concatenation to the engine, and an
     aggregate over only unbound values is unbound on Oxigraph and "" on Virtuoso."""
-    separators = {name: sep for sep, name in _SEPARATOR.findall(query_text)}
+    separators = {name: sep for sep, name in CONCATENATED.findall(query_text)}
 
     def term(name: str, value: ox.NamedNode | ox.Literal | ox.BlankNode | None) -> object:
         if isinstance(value, ox.Literal):
