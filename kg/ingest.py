@@ -37,11 +37,8 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from kg import vocab
 from kg.atomic import write_text
 from kg.errors import BuildError
-from kg.resources import load_query
-from kg.terms import solutions
 
 RECORDS = "records.nq"
 MANIFEST = "MANIFEST.json"
@@ -146,43 +143,6 @@ def make_current(store_root: Path, ingested: IngestedSet) -> None:
 def discard(ingested: IngestedSet) -> None:
     """Remove a set that never became current (its store could not be built)."""
     shutil.rmtree(ingested.folder, ignore_errors=True)
-
-
-SUMMARY_GRAPH = vocab.GRAPH + "registry-summary"
-
-
-def summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """Counts of registered trials per therapy (its own and its products' and sub-modalities')
-    and phase, as triples in the registry-summary graph; needs the lineages in the store
-    (kg.derive). Computed once per build: counting the subtree of a therapy at query time took
-    seconds at 10^5 records."""
-    lineages: dict[str, set[str]] = defaultdict(set)
-    for row in solutions(store.query(load_query("stored-lineages"), prefixes=vocab.PREFIXES)):
-        lineages[row["therapy"].value].add(row["holder"].value)
-    trials: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in solutions(
-        store.query(load_query("ingested-trials"), prefixes=vocab.PREFIXES, use_default_graph_as_union=True)
-    ):
-        subject = row["subject"].value
-        phase = row["phase"].value if row["phase"] is not None else ""
-        for therapy in lineages.get(subject) or {subject}:
-            trials[(therapy, phase)].add(row["trial"].value)
-    graph = ox.NamedNode(SUMMARY_GRAPH)
-    tkg = vocab.TKG
-    for number, ((therapy, phase), found) in enumerate(sorted(trials.items())):
-        node = ox.NamedNode(f"{SUMMARY_GRAPH}/{number}")
-        yield ox.Quad(
-            node, ox.NamedNode(vocab.PREFIXES["rdf"] + "type"), ox.NamedNode(tkg + "RegisteredTrialCount"), graph
-        )
-        yield ox.Quad(node, ox.NamedNode(tkg + "countOf"), ox.NamedNode(therapy), graph)
-        yield ox.Quad(
-            node,
-            ox.NamedNode(tkg + "trialCount"),
-            ox.Literal(str(len(found)), datatype=ox.NamedNode(vocab.PREFIXES["xsd"] + "nonNegativeInteger")),
-            graph,
-        )
-        if phase:
-            yield ox.Quad(node, ox.NamedNode(tkg + "countedPhase"), ox.NamedNode(phase), graph)
 
 
 def fingerprint_part(ingested: IngestedSet | None) -> bytes:

@@ -140,7 +140,8 @@ def build(
                 ) from None
         store.bulk_extend(derive.lineage_quads(store))
         if records is not None:
-            store.bulk_extend(ingest.summary_quads(store))
+            store.bulk_extend(derive.registry_summary_quads(store))
+        store.bulk_extend(derive.trial_count_quads(store))
         store.bulk_extend(derive.evidence_quads(store))
         total = len(store)
         derive.merge_into_default_graph(store)

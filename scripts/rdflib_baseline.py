@@ -4,6 +4,7 @@ through the same TherapyGraph interface, so the library runs the very same queri
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -29,7 +30,31 @@ def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> r
         ):
             for row in list(dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))):
                 graph.add((row[subject], rdflib.URIRef(vocab.TKG + predicate), row[value]))
+        lineages: dict[str, set[str]] = defaultdict(set)
+        for therapy, holder in graph.subject_objects(rdflib.URIRef(vocab.TKG + "lineage")):
+            lineages[str(therapy)].add(str(holder))
+        counts = [(derive.ALL_TRIALS, derive.TRIAL_COUNTS_GRAPH, "TrialCount")]
+        if extra_nquads is not None:
+            counts.append((derive.INGESTED_TRIALS, derive.REGISTRY_SUMMARY_GRAPH, "RegisteredTrialCount"))
+        for query, graph_iri, class_name in counts:
+            result = dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))
+            rows = [
+                tuple("" if row.get(v) is None else str(row[v]) for v in ("trial", "subject", "phase", "status"))
+                for row in result
+            ]
+            target = dataset.graph(rdflib.URIRef(graph_iri))
+            for triple in derive.count_triples(rows, lineages, graph_iri, class_name):
+                target.add(tuple(_rdflib(term) for term in (triple.subject, triple.predicate, triple.object)))
     return dataset
+
+
+def _rdflib(term: ox.NamedNode | ox.Literal) -> rdflib.term.Node:
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    plain = term.datatype.value == vocab.PREFIXES["xsd"] + "string"  # rdflib tells "x" and "x"^^xsd:string apart
+    return (
+        rdflib.Literal(term.value) if plain else rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+    )
 
 
 class RdflibStore:

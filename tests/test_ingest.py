@@ -76,6 +76,8 @@ def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -
 
     counts = graph.select(named("trials-by-modality-and-phase").text)
     assert any(r["modality"] == "CAR-NK cell therapy" for r in counts)
+    # the catalogue alone has no curated source, and ingested records are not listed one by one
+    assert graph.select(named("sources-by-kind").text) == []
 
 
 def test_ingesting_again_changes_nothing(store: Path) -> None:

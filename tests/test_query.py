@@ -299,6 +299,37 @@ def test_recruiting_trials_by_modality_and_phase(graph: kg.TherapyGraph) -> None
     }  # the completed CAR-NK trial is not counted
 
 
+def test_trial_counts_count_each_trial_once_per_therapy_phase_and_status() -> None:
+    """The counts the build stores for the trial queries: a trial named by a product and by its
+    modality, or stated by two sources, counts once; a phase 1/2 trial counts in both phases."""
+    from kg.derive import count_triples
+
+    lineages = {"urn:p": {"urn:p", "urn:m"}, "urn:m": {"urn:m"}}
+    rows = [
+        ("urn:t1", "urn:p", "urn:phase1", "RECRUITING"),
+        ("urn:t1", "urn:p", "urn:phase2", "RECRUITING"),
+        ("urn:t1", "urn:m", "urn:phase1", "RECRUITING"),  # the same trial evaluates the modality too
+        ("urn:t2", "urn:m", "urn:phase1", ""),
+        ("urn:t2", "urn:m", "urn:phase1", ""),  # stated twice
+    ]
+    nodes: dict[str, dict[str, str]] = {}
+    for triple in count_triples(rows, lineages, "urn:c", "TrialCount"):
+        nodes.setdefault(triple.subject.value, {})[triple.predicate.value.rsplit("#", 1)[-1]] = triple.object.value
+    counts = {
+        (n["countOf"], n.get("countedPhase"), n.get("countedStatus")): int(n["trialCount"]) for n in nodes.values()
+    }
+    assert counts == {
+        ("urn:m", "urn:phase1", None): 2,
+        ("urn:m", "urn:phase1", "RECRUITING"): 1,
+        ("urn:m", "urn:phase2", None): 1,
+        ("urn:m", "urn:phase2", "RECRUITING"): 1,
+        ("urn:p", "urn:phase1", None): 1,
+        ("urn:p", "urn:phase1", "RECRUITING"): 1,
+        ("urn:p", "urn:phase2", None): 1,
+        ("urn:p", "urn:phase2", "RECRUITING"): 1,
+    }
+
+
 def test_measurement_disagreements_compare_like_with_like(graph: kg.TherapyGraph) -> None:
     """Two reports give 7/11 and 6/11 complete responses for the same first 11 patients: they disagree.
     Testacel's 82% (infused) and 72% (independent review) measure different things: they do not."""
