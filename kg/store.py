@@ -43,7 +43,8 @@ import pyoxigraph as ox
 from kg import derive, ingest, resources, sources, validate
 from kg.atomic import read_counted, write_counted, write_text
 from kg.errors import BuildError, UsageError
-from kg.resources import ONTOLOGY_FILE
+from kg.resources import ONTOLOGY_FILE, load_query
+from kg.terms import solutions
 
 STORE_ENV = "THERAPY_KG_STORE"
 _CURRENT = "CURRENT"
@@ -129,22 +130,17 @@ def build(
     in_memory = records is None or records.stat().st_size <= SNAPSHOT_RECORDS_BYTES
     try:
         store = ox.Store() if in_memory else ox.Store(str(tmp))
-        store.bulk_extend(quads)
+        store.bulk_extend(derive.with_merge(quads))  # every load also writes the default graph, the merge
         if records is not None:
             try:
-                store.bulk_load(path=str(records), format=ox.RdfFormat.N_QUADS)
+                store.bulk_extend(derive.with_merge(ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS)))
             except SyntaxError as error:
                 raise BuildError(
                     f"The ingested records {records} are damaged ({error}); the previous store is "
                     f"unchanged. Move the folder {records.parent} aside and ingest the files again."
                 ) from None
-        store.bulk_extend(derive.lineage_quads(store))
-        if records is not None:
-            store.bulk_extend(derive.registry_summary_quads(store))
-        store.bulk_extend(derive.trial_count_quads(store))
-        store.bulk_extend(derive.evidence_quads(store))
-        total = len(store)
-        derive.merge_into_default_graph(store)
+        derive.complete(store, registry=records is not None)
+        total = len(store) - _default_graph_size(store)
         if in_memory:
             tmp.mkdir()
             write_counted(tmp / SNAPSHOT, store.dump(format=ox.RdfFormat.N_QUADS) or b"")
@@ -210,6 +206,11 @@ def open_build(build_dir: Path) -> ox.Store:
     store = ox.Store()
     store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)
     return store
+
+
+def _default_graph_size(store: ox.Store) -> int:
+    [row] = solutions(store.query(load_query("triple-count")))
+    return int(row["n"].value)
 
 
 def _built_from(build_dir: Path) -> str | None:
