@@ -114,7 +114,7 @@ class Client:
                     detail = error.read(300).decode("utf-8", "replace").strip()
                     raise FetchError(f"{url} answered {error.code} {error.reason}: {detail}") from None
                 problem, wait = f"{error.code} {error.reason}", _retry_after(error.headers.get("Retry-After"))
-            except (OSError, http.client.HTTPException, ValueError) as error:  # refused, stalled, cut off
+            except (OSError, EOFError, http.client.HTTPException, ValueError) as error:  # refused, stalled, cut off
                 problem, wait = _describe(error), None
             if attempt == self.retries:
                 raise FetchError(f"{url} failed {attempt + 1} times; the last: {problem}")

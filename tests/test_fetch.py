@@ -51,7 +51,7 @@ def _nct(study: dict[str, Any]) -> str:
 
 class Replay(ThreadingHTTPServer):
     """Serves PAGES at /api/v2/studies (pageToken p2, p3), `filter.ids` from `pool`; each request
-    first takes the next of `faults` ("429", "503", "400", "truncated", "slow"); records requests."""
+    first takes the next of `faults` ("429", "503", "400", "truncated", "cut-gzip", "slow"); records requests."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -106,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         if "gzip" in self.headers.get("Accept-Encoding", ""):
             self.send_header("Content-Encoding", "gzip")
+        if fault == "cut-gzip":  # a whole HTTP body holding half a gzip stream
+            body = body[: len(body) // 2]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[: len(body) // 2] if fault == "truncated" else body)
@@ -160,6 +162,15 @@ def test_429_503_a_cut_off_body_and_a_stalled_read_are_retried(replay: Replay, t
     pages = [json.loads(p.read_text())["studies"] for p in sorted(folder.glob("page-*.json"))]
     assert pages == PAGES
     assert len(replay.requests) == 4 + 3
+
+
+def test_a_gzip_stream_cut_inside_a_whole_body_is_retried(replay: Replay, tmp_path: Path) -> None:
+    waits: list[float] = []
+    replay.faults = ["cut-gzip"]
+    folder = fetch.fetch(
+        fetch.Client(api=replay.api, wait=0.01, sleep=waits.append), [fetch.Search(term="x")], tmp_path
+    )
+    assert waits == [0.01] and len(list(folder.glob("page-*.json"))) == 3
 
 
 def test_an_answer_that_stays_wrong_is_a_clear_error(replay: Replay, store: Path) -> None:
