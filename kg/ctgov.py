@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -459,6 +459,11 @@ class _Arms:
     evaluated: list[str]  # every therapy the trial evaluates
     matcher: InterventionMatcher
 
+    @cached_property
+    def _labels(self) -> _Phrases:
+        """The arm labels, to find in a group's title or description."""
+        return _Phrases({label: label for label in self.therapies})
+
     def therapies_of(self, title: str, description: str = "") -> set[str] | None:
         """The therapies a results group received; None when no arm or therapy could be told.
 
@@ -478,7 +483,7 @@ class _Arms:
         if len(given) == 1:  # every arm received the same: so did every group
             return set(next(iter(given)))
         text = f"{title} {description}"
-        arms = _Phrases({label: label for label in self.therapies}).find_all(text) if text.strip() else []
+        arms = self._labels.find_all(text) if text.strip() else []
         if len(arms) == 1:
             return self.therapies[arms[0]]
         named = set(self.matcher.match_all(text)) if text.strip() else set()

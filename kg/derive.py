@@ -33,27 +33,26 @@ LINEAGES = load_query("lineages")  # also run by the rdflib baseline (scripts/rd
 EVIDENCE = load_query("evidence-links")
 TRIAL_COUNTS_GRAPH = vocab.GRAPH + "trial-counts"
 REGISTRY_SUMMARY_GRAPH = vocab.GRAPH + "registry-summary"
-ALL_TRIALS = load_query("all-trials")
-INGESTED_TRIALS = load_query("ingested-trials")
+ALL_TRIALS = load_query("all-trials")  # also run by the rdflib baseline
 
 
-def complete(store: ox.Store, *, registry: bool) -> None:
+def complete(store: ox.Store) -> None:
     """Add what a build derives to a store whose default graph holds the merge of its named graphs
     (the derivations read the merge: a union over 10^5 record graphs took ten times as long), each
-    derived quad with its triple in the merge; `registry`: ingested records are in the store."""
-    store.bulk_extend(with_merge(lineage_quads(store)))
-    if registry:
-        store.bulk_extend(with_merge(registry_summary_quads(store)))
-    store.bulk_extend(with_merge(trial_count_quads(store)))
-    store.bulk_extend(with_merge(evidence_quads(store)))
-
-
-def lineage_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """`?therapy tkg:lineage ?holder` for the therapy itself and every modality above it."""
+    derived quad with its triple in the merge."""
     graph, lineage = ox.NamedNode(DERIVED_GRAPH), ox.NamedNode(vocab.TKG + "lineage")
-    rows = list(solutions(store.query(LINEAGES, prefixes=vocab.PREFIXES)))
-    for row in rows:
-        yield ox.Quad(row["therapy"], lineage, row["holder"], graph)
+    links = list(solutions(store.query(LINEAGES, prefixes=vocab.PREFIXES)))
+    store.bulk_extend(with_merge(ox.Quad(row["therapy"], lineage, row["holder"], graph) for row in links))
+    lineages: dict[str, set[str]] = defaultdict(set)
+    for row in links:  # `?therapy tkg:lineage ?holder`: the therapy itself and every modality above it
+        lineages[row["therapy"].value].add(row["holder"].value)
+    trials = solutions(store.query(ALL_TRIALS, prefixes=vocab.PREFIXES))
+    rows = [
+        (row["trial"].value, row["subject"].value, _text(row["phase"]), _text(row["status"]), row["record"] is not None)
+        for row in trials
+    ]
+    store.bulk_extend(with_merge(trial_count_quads(rows, lineages)))
+    store.bulk_extend(with_merge(evidence_quads(store)))
 
 
 def evidence_quads(store: ox.Store) -> Iterator[ox.Quad]:
@@ -64,31 +63,22 @@ def evidence_quads(store: ox.Store) -> Iterator[ox.Quad]:
         yield ox.Quad(row["node"], evidence_of, row["therapy"], graph)
 
 
-def trial_count_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """Trials, curated and ingested, per therapy, phase and overall status (`tkg:TrialCount`), for
-    the named queries that count them; needs the lineages in the store."""
-    return _count_quads(store, ALL_TRIALS, TRIAL_COUNTS_GRAPH, "TrialCount")
+TrialRow = tuple[str, str, str, str, bool]
+"""A trial, a therapy it evaluates, a phase or "", an overall status or "", whether it was ingested."""
 
 
-def registry_summary_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """Ingested registry trials per therapy and phase (`tkg:RegisteredTrialCount`), the row that
-    comparisons show; needs the lineages in the store."""
-    return _count_quads(store, INGESTED_TRIALS, REGISTRY_SUMMARY_GRAPH, "RegisteredTrialCount")
-
-
-def _count_quads(store: ox.Store, rows: str, graph_iri: str, class_name: str) -> Iterator[ox.Quad]:
-    lineages: dict[str, set[str]] = defaultdict(set)
-    for row in solutions(store.query(load_query("stored-lineages"), prefixes=vocab.PREFIXES)):
-        lineages[row["therapy"].value].add(row["holder"].value)
-    found = solutions(store.query(rows, prefixes=vocab.PREFIXES))
-    with_status = any(variable.value == "status" for variable in found.variables)
-    values = (
-        (_text(row["trial"]), _text(row["subject"]), _text(row["phase"]), _text(row["status"]) if with_status else "")
-        for row in found
-    )
-    graph = ox.NamedNode(graph_iri)
-    for triple in count_triples(values, lineages, graph_iri, class_name):
-        yield ox.Quad(triple.subject, triple.predicate, triple.object, graph)
+def trial_count_quads(rows: Iterable[TrialRow], lineages: Mapping[str, set[str]]) -> Iterator[ox.Quad]:
+    """The counts of one pass over the trials: every trial, curated and ingested, per therapy, phase
+    and overall status (`tkg:TrialCount`, for the named queries that count them), and the ingested
+    ones per therapy and phase (`tkg:RegisteredTrialCount`, the row comparisons show)."""
+    rows = list(rows)
+    for graph_iri, class_name, counted in (
+        (TRIAL_COUNTS_GRAPH, "TrialCount", [(t, s, p, status) for t, s, p, status, _ in rows]),
+        (REGISTRY_SUMMARY_GRAPH, "RegisteredTrialCount", [(t, s, p, "") for t, s, p, _, ingested in rows if ingested]),
+    ):
+        graph = ox.NamedNode(graph_iri)
+        for triple in count_triples(counted, lineages, graph_iri, class_name):
+            yield ox.Quad(triple.subject, triple.predicate, triple.object, graph)
 
 
 def _text(term: ox.NamedNode | ox.Literal | ox.BlankNode | None) -> str:

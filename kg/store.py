@@ -139,7 +139,7 @@ def build(
                     f"The ingested records {records} are damaged ({error}); the previous store is "
                     f"unchanged. Move the folder {records.parent} aside and ingest the files again."
                 ) from None
-        derive.complete(store, registry=records is not None)
+        derive.complete(store)
         total = len(store) - _default_graph_size(store)
         if in_memory:
             tmp.mkdir()

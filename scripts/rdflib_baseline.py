@@ -33,18 +33,18 @@ def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> r
         lineages: dict[str, set[str]] = defaultdict(set)
         for therapy, holder in graph.subject_objects(rdflib.URIRef(vocab.TKG + "lineage")):
             lineages[str(therapy)].add(str(holder))
-        counts = [(derive.ALL_TRIALS, derive.TRIAL_COUNTS_GRAPH, "TrialCount")]
-        if extra_nquads is not None:
-            counts.append((derive.INGESTED_TRIALS, derive.REGISTRY_SUMMARY_GRAPH, "RegisteredTrialCount"))
-        for query, graph_iri, class_name in counts:
-            result = dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))
-            rows = [
-                tuple("" if row.get(v) is None else str(row[v]) for v in ("trial", "subject", "phase", "status"))
-                for row in result
-            ]
-            target = dataset.graph(rdflib.URIRef(graph_iri))
-            for triple in derive.count_triples(rows, lineages, graph_iri, class_name):
-                target.add(tuple(_rdflib(term) for term in (triple.subject, triple.predicate, triple.object)))
+        rows = [
+            (
+                str(row["trial"]),
+                str(row["subject"]),
+                *(str(row.get(v) or "") for v in ("phase", "status")),
+                bool(row.get("record")),
+            )
+            for row in dataset.query(prepareQuery(derive.ALL_TRIALS, initNs=vocab.PREFIXES))
+        ]
+        for quad in derive.trial_count_quads(rows, lineages):
+            terms = (quad.subject, quad.predicate, quad.object)
+            dataset.graph(rdflib.URIRef(quad.graph_name.value)).add(tuple(_rdflib(term) for term in terms))
     return dataset
 
 

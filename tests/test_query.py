@@ -606,7 +606,7 @@ def test_disagreeing_measurements_of_the_same_patients_are_found(graph: kg.Thera
         to_graph=ox.NamedNode(SRC + "review-2021"),
     )
     derive.merge_into_default_graph(store)
-    derive.complete(store, registry=False)
+    derive.complete(store)
     rows = ask(kg.TherapyGraph(store), "measurement-disagreements")
     assert {(r["measure"], r["grade"], r["numerator"], r["source"]) for r in rows if r["grade"]} == {
         ("cytokine release syndrome (CRS)", "any grade", 1, SRC + "review-2021"),

@@ -150,7 +150,7 @@ def test_inheritance_skips_values_the_consistency_rules_rule_out(tmp_path) -> No
             )
         )
     derive.merge_into_default_graph(store)
-    derive.complete(store, registry=False)
+    derive.complete(store)
     testacel = kg.TherapyGraph(store).describe("testacel")
     assert _row(testacel, "tkg:hlaMatchingRequired").facts == []
     assert [f.value for f in _row(testacel, "tkg:offTheShelf").facts] == [
