@@ -17,7 +17,7 @@ from kg.errors import UsageError
 from kg.evidence import BY_KEY, EVIDENCE_KINDS, kind_of_class
 from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
-from kg.render import TABLE_STYLE, evidence_label, measurement_context, proportion, table_html
+from kg.render import TABLE_STYLE, estimate, estimate_kind, evidence_label, measurement_context, proportion, table_html
 from kg.stats import wilson
 from kg.therapy import Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
@@ -247,6 +247,8 @@ def _evidence_cell(
         return "trials", "clinical trials", (), Fact(item.first("nctId") or item.id, text, sources)
     trial = _trial(_label(item, "trial"), item.first("trial"))
     context = measurement_context(item)
+    if item.kind == "time-to-event":
+        return _estimate_cell(item, prefix, trial, context, about or ref.label, sources, value_order)
     text = f"{prefix}{proportion(item)} · {trial}" + (f" ({context})" if context else "")
     value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
     value.update(product=about or ref.label, trial=trial, context=context, interval=_interval(item))
@@ -256,6 +258,43 @@ def _evidence_cell(
     event, grade = str(item.first("adverseEvent")), str(item.first("gradeThreshold"))
     sort_key = (_label(item, "adverseEvent"), value_order.get(grade, 0))
     return f"{event}:{grade}", f"observed {evidence_label(item)}", sort_key, Fact(value, text, sources)
+
+
+ESTIMATE_ROWS = {"median": "median", "hazard-ratio": "hazard ratio", "rate": "landmark rates"}
+"""A time-to-event row per endpoint and kind of estimate, in this order: its key and label."""
+
+
+def _estimate_cell(
+    item: Evidence,
+    prefix: str,
+    trial: str,
+    context: str,
+    product: str,
+    sources: list[str],
+    value_order: dict[str, int],
+) -> tuple[str, str, tuple[Any, ...], Fact]:
+    """A time-to-event estimate, with the source's interval as given; landmark rates at any time
+    share a row."""
+    measure, kind = str(item.first("outcomeMeasure")), estimate_kind(item)
+    shape = "rate" if kind.endswith("rate") else kind.replace(" ", "-")
+    text = f"{prefix}{estimate(item)} · {trial}" + (f" ({context})" if context else "")
+    low, high = item.first("confidenceLower"), item.first("confidenceUpper")
+    value = {
+        "estimate": shape,
+        "months": item.first("medianMonths") if shape == "median" else item.first("landmarkMonths"),
+        "not_reached": bool(item.first("medianNotReached")),
+        "hazard_ratio": item.first("hazardRatio"),
+        "comparator": item.first("comparatorArm"),
+        "percentage": item.first("percentage"),
+        "interval": None if low is None else [low, None if item.first("upperBoundNotReached") else high],
+        "denominator": item.first("denominator"),
+        "product": product,
+        "trial": trial,
+        "context": context,
+    }
+    label = f"{_label(item, 'outcomeMeasure')}: {ESTIMATE_ROWS[shape]}"
+    sort_key = (value_order.get(measure, 0), list(ESTIMATE_ROWS).index(shape))
+    return f"{measure}:{shape}", label, sort_key, Fact(value, text, sources)
 
 
 REGISTRY_SOURCE = "src:clinicaltrials-gov"

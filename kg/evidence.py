@@ -25,6 +25,14 @@ EVIDENCE_KINDS = (
     EvidenceKind("trial", "ClinicalTrial", "trials", "Trials", "trial", "trials"),
     EvidenceKind("outcome", "TrialOutcome", "outcomes", "Trial outcomes", "observation", "observations"),
     EvidenceKind(
+        "time-to-event",
+        "TimeToEventOutcome",
+        "time_to_event",
+        "Time-to-event outcomes",
+        "estimate",
+        "estimates",
+    ),
+    EvidenceKind(
         "adverse-event",
         "AdverseEventObservation",
         "adverse_events",

@@ -116,7 +116,41 @@ def evidence_label(item: Evidence) -> str:
         return _labels(item, "outcomeMeasure")
     if item.kind == "adverse-event":
         return f"{_labels(item, 'adverseEvent')}, {_labels(item, 'gradeThreshold')}"
+    if item.kind == "time-to-event":
+        return f"{_labels(item, 'outcomeMeasure')}, {estimate_kind(item)}"
     return item.label
+
+
+ESTIMATE_FIELDS = frozenset(
+    {"medianMonths", "medianNotReached", "hazardRatio", "comparatorArm", "landmarkMonths", "percentage"}
+    | {"confidenceLower", "confidenceUpper", "upperBoundNotReached"}
+)
+"""The fields `estimate` writes as one text."""
+
+
+def estimate_kind(item: Evidence) -> str:
+    """What a time-to-event outcome estimates: `median`, `hazard ratio` or `24-month rate`."""
+    if item.first("hazardRatio") is not None:
+        return "hazard ratio"
+    landmark = item.first("landmarkMonths")
+    if landmark is not None:
+        return f"{to_jsonable(landmark)}-month rate"
+    return "median"
+
+
+def estimate(item: Evidence) -> str:
+    """`median 8.3 months (95% CI 4.5–15.8)`, `median not reached (95% CI 12.0–not reached)`,
+    `HR 0.40 (95% CI 0.31–0.51) vs standard care`, `24-month rate 41% (95% CI 34–48)`."""
+    low, high = item.first("confidenceLower"), item.first("confidenceUpper")
+    upper = "not reached" if item.first("upperBoundNotReached") else None if high is None else to_jsonable(high)
+    interval = f" (95% CI {to_jsonable(low)}–{upper})" if low is not None and upper is not None else ""
+    ratio = item.first("hazardRatio")
+    if ratio is not None:
+        return f"HR {to_jsonable(ratio)}{interval} vs {item.first('comparatorArm')}"
+    if item.first("landmarkMonths") is not None:
+        return f"{estimate_kind(item)} {to_jsonable(item.first('percentage'))}%{interval}"
+    median = item.first("medianMonths")
+    return f"median {'not reached' if median is None else f'{to_jsonable(median)} months'}{interval}"
 
 
 def proportion(item: Evidence) -> str:
@@ -251,11 +285,13 @@ def print_description(description: Description, console: Console, *, sources: bo
             section.add_column("Sources")
         for item in items:
             details = []
+            in_summary = ESTIMATE_FIELDS if kind.key == "time-to-event" else {"numerator", "denominator", "percentage"}
             for name, facts in item.fields.items():
-                if name in {"numerator", "denominator", "percentage"}:
-                    continue
-                details.append(f"{escape(item.field_labels.get(name, name))}: {facts_text(facts)}")
-            if kind.key in {"outcome", "adverse-event"}:
+                if name not in in_summary:
+                    details.append(f"{escape(item.field_labels.get(name, name))}: {facts_text(facts)}")
+            if kind.key == "time-to-event":
+                details.insert(0, f"estimate: {escape(estimate(item))}")
+            elif kind.key in {"outcome", "adverse-event"}:
                 details.insert(0, f"patients: {escape(proportion(item))}")
             cited = sorted({s for facts in item.fields.values() for f in facts for s in f.sources})
             cells = [escape(evidence_label(item)), "\n".join(details)]

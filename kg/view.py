@@ -81,6 +81,7 @@ KINDS: dict[str, Kind] = {
     "trial": Kind("clinical trial", "#efe8f9", "#7e57c2"),
     "label-event": Kind("label safety action", "#f3e5f5", "#6a3d9a"),
     "observation": Kind("observed rate", "#ffffff", "#b23c3c"),
+    "estimate": Kind("survival estimate", "#ffffff", "#00695c"),
     "summary": Kind("summary of several items (click to expand)", "#fdecea", "#b23c3c"),
 }
 LINKS: dict[str, tuple[str, str, str]] = {
@@ -107,6 +108,7 @@ FIND_ORDER = (
     "label-event",
     "summary",
     "observation",
+    "estimate",
 )
 """Find selects therapies, targets and values before evidence."""
 _SAFE_HOSTS = ("doi.org", "pubmed.ncbi.nlm.nih.gov", "clinicaltrials.gov")

@@ -339,3 +339,12 @@ def test_damaged_ingested_records_are_a_clear_error_and_nothing_changes(tmp_path
 def test_show_table_gives_each_measurement_its_patients(runner: CliRunner) -> None:
     table = runner.invoke(app, ["show", "cordnk-19"]).stdout
     assert "patients: 0/11" in table and "patients: 8/11" in table
+
+
+def test_show_lists_time_to_event_outcomes_with_their_estimates(runner: CliRunner) -> None:
+    table = runner.invoke(app, ["show", "testacel"]).stdout
+    assert "Time-to-event outcomes" in table and "estimate: median 5.9 months (95% CI 3.2–15.8)" in table
+    document = json.loads(runner.invoke(app, ["show", "testacel", "--format", "json"]).stdout)
+    estimates = {e["label"]: e["fields"] for e in document["time_to_event"]}
+    assert set(estimates) == {"overall survival, median", "progression-free survival, median"}
+    assert estimates["overall survival, median"]["upperBoundNotReached"][0]["value"] is True

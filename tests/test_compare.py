@@ -328,3 +328,30 @@ def test_show_lists_a_products_label_safety_events(runner: CliRunner) -> None:
     result = runner.invoke(app, ["show", "testacel", "--format", "json"])
     events = json.loads(result.stdout)["label_events"]
     assert [e["fields"]["eventDate"][0]["value"] for e in events] == ["2024-04-18", "2025-06-27"]
+
+
+def test_survival_rows_give_each_estimate_with_its_interval_and_comparator(runner: CliRunner) -> None:
+    """One row per endpoint and kind of estimate, after the response rates, in the ontology's order
+    of endpoints; an interval open above says so, a hazard ratio names what it was compared with."""
+    doc = _json(runner, "exampumab", "testacel", "--group", "evidence")
+    keys = [r["property"] for r in doc["rows"]]
+    assert keys == [
+        "trial:trials",
+        "outcome:tkg:ObjectiveResponse",
+        "time-to-event:tkg:ProgressionFreeSurvival:median",
+        "time-to-event:tkg:ProgressionFreeSurvival:hazard-ratio",
+        "time-to-event:tkg:OverallSurvival:median",
+        "time-to-event:tkg:OverallSurvival:rate",
+    ]
+    [hazard] = _row(doc, "time-to-event:tkg:ProgressionFreeSurvival:hazard-ratio")["cells"][0]
+    assert hazard["value"]["hazard_ratio"] == 0.5 and hazard["value"]["interval"] == [0.37, 0.68]
+    assert hazard["label"].startswith("HR 0.5 (95% CI 0.37–0.68) vs platinum-based chemotherapy · EXAMPLE-024")
+    assert "data cut-off 2016-05-09" in hazard["label"] and _sources([hazard]) == {"src:exampumab-trial-2016"}
+    [open_above] = _row(doc, "time-to-event:tkg:OverallSurvival:median")["cells"][1]
+    assert open_above["value"]["not_reached"] is True and open_above["value"]["interval"] == [12.0, None]
+    assert open_above["label"].startswith("median not reached (95% CI 12–not reached)")
+    [landmark] = _row(doc, "time-to-event:tkg:OverallSurvival:rate")["cells"][0]
+    assert (landmark["value"]["months"], landmark["value"]["percentage"]) == (6.0, 80.2)
+    assert landmark["label"].startswith("6-month rate 80.2% · EXAMPLE-024")
+    [median] = _row(doc, "time-to-event:tkg:ProgressionFreeSurvival:median")["cells"][0]
+    assert median["value"]["denominator"] == 154 and "(enrolled (intention to treat)" in median["label"]

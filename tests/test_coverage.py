@@ -40,7 +40,7 @@ def test_a_date_known_to_be_an_error_is_not_counted(graph: kg.TherapyGraph) -> N
 
 def test_sources_by_kind_and_the_official_share(graph: kg.TherapyGraph) -> None:
     exampumab = _by_id(graph)["exampumab"]
-    assert exampumab.sources == {"regulatory document": 2, "registry record": 1}
+    assert exampumab.sources == {"regulatory document": 2, "registry record": 1, "primary evidence": 1}
     total = sum(exampumab.sources.values())
     assert exampumab.official_share == sum(exampumab.sources.get(k, 0) for k in OFFICIAL_KINDS) / total == 1
     rows = graph.select_named("sources")
@@ -67,7 +67,7 @@ def test_cli_table_json_and_unknown_therapy(runner: CliRunner) -> None:
     assert table.exit_code == 0 and "Testacel (testagene autoleucel)" in table.output and "Exampa" not in table.output
     assert "sources (bulk-ingested registry records aside)" in table.output
     document = json.loads(runner.invoke(app, ["coverage", "--format", "json"]).output)
-    assert document["sources"] == {"official_or_primary": 16, "all": 19} and len(document["products"]) == 5
+    assert document["sources"] == {"official_or_primary": 17, "all": 20} and len(document["products"]) == 5
     testacel = next(p for p in document["products"] if p["id"] == "testagene-autoleucel")
     assert testacel["approvals"][FDA] == {"count": 2, "latest": "2022-04-01"} and testacel["official_share"] == 1
     exampumab = next(p for p in document["products"] if p["id"] == "exampumab")
