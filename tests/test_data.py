@@ -129,7 +129,7 @@ def test_audited_corrections_stay_corrected(graph) -> None:
     # a source read from a repost names the original and says where it was read; its link is not the repost's
     sources = graph.therapies.sources()
     for source_id in (
-        "src:akeso-2025-penpulimab-press-release",
+        "src:fda-2018-pembrolizumab-hcc",
         "src:nkarta-2022-04-press-release",
         "src:nkarta-2022-12-press-release",
         "src:bms-2022-opdualag-press-release",
