@@ -194,11 +194,11 @@ def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyG
 def test_official_sources_do_not_lose_ground(graph: kg.TherapyGraph) -> None:
     """The share of curated sources that are primary, regulatory or registry documents only rises:
     a news item or press release is added beside an official one, never instead of it. The goal is
-    four in five; the floor is where the curation stands (221 of 282 when it was set)."""
+    four in five; the floor is where the curation stands (226 of 282 when it was set)."""
     from kg.coverage import official_sources
 
     done, total = official_sources(graph)
-    assert total > 250 and done / total >= 0.78
+    assert total > 250 and done / total >= 0.80
 
 
 IDENTIFIER_LEDGER = DATA_DIR / "catalogue" / "identifiers-checked.tsv"
