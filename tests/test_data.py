@@ -129,7 +129,7 @@ def test_audited_corrections_stay_corrected(graph) -> None:
     # a source read from a repost names the original and says where it was read; its link is not the repost's
     sources = graph.therapies.sources()
     for source_id in (
-        "src:akeso-2025-penpulimab-press-release",
+        "src:fda-2018-pembrolizumab-hcc",
         "src:nkarta-2022-04-press-release",
         "src:nkarta-2022-12-press-release",
         "src:bms-2022-opdualag-press-release",
@@ -194,11 +194,11 @@ def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyG
 def test_official_sources_do_not_lose_ground(graph: kg.TherapyGraph) -> None:
     """The share of curated sources that are primary, regulatory or registry documents only rises:
     a news item or press release is added beside an official one, never instead of it. The goal is
-    four in five; the floor is where the curation stands (221 of 282 when it was set)."""
+    four in five; the floor is where the curation stands (226 of 282 when it was set)."""
     from kg.coverage import official_sources
 
     done, total = official_sources(graph)
-    assert total > 250 and done / total >= 0.78
+    assert total > 250 and done / total >= 0.80
 
 
 IDENTIFIER_LEDGER = DATA_DIR / "catalogue" / "identifiers-checked.tsv"
