@@ -247,7 +247,8 @@ def _evidence_cell(
         return "trials", "clinical trials", (), Fact(item.first("nctId") or item.id, text, sources)
     trial = _trial(_label(item, "trial"), item.first("trial"))
     context = measurement_context(item)
-    text = f"{prefix}{proportion(item)} · {trial}" + (f" ({context})" if context else "")
+    # a pooled safety population (a label's warnings) names no single trial
+    text = f"{prefix}{proportion(item)}" + (f" · {trial}" if trial else "") + (f" ({context})" if context else "")
     value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
     value.update(product=about or ref.label, trial=trial, context=context, interval=_interval(item))
     if item.kind == "outcome":

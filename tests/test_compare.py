@@ -328,3 +328,17 @@ def test_show_lists_a_products_label_safety_events(runner: CliRunner) -> None:
     result = runner.invoke(app, ["show", "testacel", "--format", "json"])
     events = json.loads(result.stdout)["label_events"]
     assert [e["fields"]["eventDate"][0]["value"] for e in events] == ["2024-04-18", "2025-06-27"]
+
+
+def test_a_pooled_rate_is_shown_with_its_population_and_no_trial(tmp_path) -> None:
+    from kg import store
+    from tests.test_validate import with_pooled_label
+
+    opener, location = store.open_store(tmp_path / "store", data_dir=with_pooled_label(tmp_path))
+    graph = kg.TherapyGraph(location=location, opener=opener)
+    rows = {r.key: r for r in compare(graph, ["cordnk-19", "testagene-autoleucel"]).rows}
+    pooled = [f for f in rows["adverse-event:crs:tkg:AnyGrade"].cells[0] if "src:pooled-label" in f.sources]
+    assert [f.label for f in pooled] == ["3/200 (1.5%) (pooled safety population)"]
+    assert pooled[0].value["trial"] == ""
+    grade = [f.label for f in rows["adverse-event:crs:tkg:Grade3Or4"].cells[0]]
+    assert grade == ["0/11 · Cord-blood CD19 CAR-NK cells in B-cell lymphoma (NCT09990001)"]
