@@ -249,7 +249,8 @@ def _evidence_cell(
     context = measurement_context(item)
     if item.kind == "time-to-event":
         return _estimate_cell(item, prefix, trial, context, about or ref.label, sources, value_order)
-    text = f"{prefix}{proportion(item)} · {trial}" + (f" ({context})" if context else "")
+    # a pooled safety population (a label's warnings) names no single trial
+    text = f"{prefix}{proportion(item)}" + (f" · {trial}" if trial else "") + (f" ({context})" if context else "")
     value = {k: item.first(k) for k in ("numerator", "denominator", "percentage")}
     value.update(product=about or ref.label, trial=trial, context=context, interval=_interval(item))
     if item.kind == "outcome":

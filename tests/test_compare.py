@@ -355,3 +355,17 @@ def test_survival_rows_give_each_estimate_with_its_interval_and_comparator(runne
     assert landmark["label"].startswith("6-month rate 80.2% · EXAMPLE-024")
     [median] = _row(doc, "time-to-event:tkg:ProgressionFreeSurvival:median")["cells"][0]
     assert median["value"]["denominator"] == 154 and "(enrolled (intention to treat)" in median["label"]
+
+
+def test_a_pooled_rate_is_shown_with_its_population_and_no_trial(tmp_path) -> None:
+    from kg import store
+    from tests.test_validate import with_pooled_label
+
+    opener, location = store.open_store(tmp_path / "store", data_dir=with_pooled_label(tmp_path))
+    graph = kg.TherapyGraph(location=location, opener=opener)
+    rows = {r.key: r for r in compare(graph, ["cordnk-19", "testagene-autoleucel"]).rows}
+    pooled = [f for f in rows["adverse-event:crs:tkg:AnyGrade"].cells[0] if "src:pooled-label" in f.sources]
+    assert [f.label for f in pooled] == ["3/200 (1.5%) (pooled safety population)"]
+    assert pooled[0].value["trial"] == ""
+    grade = [f.label for f in rows["adverse-event:crs:tkg:Grade3Or4"].cells[0]]
+    assert grade == ["0/11 · Cord-blood CD19 CAR-NK cells in B-cell lymphoma (NCT09990001)"]

@@ -612,3 +612,16 @@ def test_disagreeing_measurements_of_the_same_patients_are_found(graph: kg.Thera
         ("cytokine release syndrome (CRS)", "any grade", 1, SRC + "review-2021"),
         ("cytokine release syndrome (CRS)", "any grade", 0, SRC + "cordnk-trial-2020"),
     }
+
+
+def test_adverse_event_rates_include_pooled_populations_without_a_trial(tmp_path) -> None:
+    from kg import store
+    from tests.test_validate import with_pooled_label
+
+    opener, location = store.open_store(tmp_path / "store", data_dir=with_pooled_label(tmp_path))
+    rows = ask(kg.TherapyGraph(location=location, opener=opener), "adverse-event-rates", event="tkgr:crs")
+    pooled = [r for r in rows if r["source"] == SRC + "pooled-label"]
+    assert [(r["numerator"], r["denominator"], r["grade"], r.get("nct")) for r in pooled] == [
+        (3, 200, "any grade", None),
+        (0, 11, "grade 3 or 4", "NCT09990001"),
+    ]

@@ -50,3 +50,52 @@ def test_invalid_fixture_is_reported(fixture: Path, tmp_path: Path) -> None:
     ]
     assert matching, "\n".join(map(str, findings)) or "no findings"
     assert all(f"{expected['into']}/{fixture.name}" in str(f) for f in matching)
+
+
+POOLED_LABEL = """# Invented prescribing information whose warnings count a pooled safety population.
+
+@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
+@prefix tkgr: <https://w3id.org/therapy-kg/resource/> .
+@prefix src: <https://w3id.org/therapy-kg/source/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+src:pooled-label
+    a tkg:RegulatoryDocument ;
+    dcterms:bibliographicCitation "Example Therapeutics. Pooled warnings (invented)." ;
+    dcterms:title "Pooled warnings" ;
+    tkg:claimKind tkg:RegulatoryClaim ;
+    tkg:url "https://example.org/labels/pooled"^^xsd:anyURI .
+
+tkgr:pooled-label-crs
+    a tkg:AdverseEventObservation ;
+    tkg:adverseEvent tkgr:crs ;
+    tkg:analysisPopulation tkg:PooledSafetyPopulation ;
+    tkg:denominator "200"^^xsd:nonNegativeInteger ;
+    tkg:gradeThreshold tkg:AnyGrade ;
+    tkg:numerator "3"^^xsd:nonNegativeInteger ;
+    tkg:percentage 1.5 ;
+    tkg:therapy tkgr:cordnk-19 .
+
+tkgr:pooled-label-crs-grade3or4
+    a tkg:AdverseEventObservation ;
+    tkg:adverseEvent tkgr:crs ;
+    tkg:denominator "11"^^xsd:nonNegativeInteger ;
+    tkg:gradeThreshold tkg:Grade3Or4 ;
+    tkg:numerator "0"^^xsd:nonNegativeInteger ;
+    tkg:therapy tkgr:cordnk-19 ;
+    tkg:trial tkgr:NCT09990001 .
+"""
+"""A label's pooled population names no single trial; a trial's 'grade 3 or 4' column is its own threshold."""
+
+
+def with_pooled_label(tmp_path: Path) -> Path:
+    """The test graph plus POOLED_LABEL, in a new data folder."""
+    data = tmp_path / "data"
+    shutil.copytree(MINI, data)
+    (data / "sources" / "pooled-label.ttl").write_text(POOLED_LABEL, encoding="utf-8")
+    return data
+
+
+def test_a_pooled_safety_population_needs_no_trial_and_grade_3_or_4_is_a_threshold(tmp_path: Path) -> None:
+    assert store.validate_inputs(data_dir=with_pooled_label(tmp_path)) == []
