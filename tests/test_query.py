@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal as D
 
 import pyoxigraph as ox
 import pytest
@@ -223,6 +224,42 @@ def test_response_rates(graph: kg.TherapyGraph) -> None:
         ("Testacel (testagene autoleucel)", "objective response", None, 101, 82, "testacel-trial-2019"),
         ("Testacel (testagene autoleucel)", "objective response", None, 101, 72, "testacel-trial-2019"),
     }
+
+
+def test_survival_outcomes_give_each_estimate_its_interval(graph: kg.TherapyGraph) -> None:
+    rows = ask(graph, "survival-outcomes", therapy="car-t")
+    assert [
+        (
+            r["product"],
+            r["endpoint"],
+            r["medianMonths"],
+            r["medianNotReached"],
+            r["lower"],
+            r["upper"],
+            r["upperNotReached"],
+        )
+        for r in rows
+    ] == [
+        ("Testacel (testagene autoleucel)", "progression-free survival", D("5.9"), None, D("3.2"), D("15.8"), None),
+        ("Testacel (testagene autoleucel)", "overall survival", None, True, D("12"), None, True),
+    ]
+    exampumab = ask(graph, "survival-outcomes", therapy="exampumab")
+    assert [(r["endpoint"], r["medianMonths"], r["hazardRatio"], r["landmarkMonths"]) for r in exampumab] == [
+        ("progression-free survival", D("10.3"), None, None),
+        ("progression-free survival", None, D("0.5"), None),
+        ("overall survival", None, None, D("6")),
+    ]
+    assert exampumab[1]["comparator"] == "platinum-based chemotherapy" and exampumab[2]["percentage"] == D("80.2")
+
+
+def test_immune_related_adverse_event_rates_at_grade_3_or_more(graph: kg.TherapyGraph) -> None:
+    """Events under the immune-related parent only, grade 3 or higher or grade 3 or 4, any grade left out."""
+    rows = ask(graph, "immune-related-adverse-event-rates", therapy="pd-1-inhibitor")
+    assert [(r["product"], r["event"], r["grade"], r["numerator"], r["denominator"], r["nct"]) for r in rows] == [
+        ("Exampa (exampumab)", "colitis", "grade 3 or 4", 2, 154, "NCT09990003"),
+        ("Exampa (exampumab)", "pneumonitis", "grade 3 or higher", 4, 154, "NCT09990003"),
+    ]
+    assert ask(graph, "immune-related-adverse-event-rates", therapy="car-t") == []
 
 
 def test_products_by_modality(graph: kg.TherapyGraph) -> None:
