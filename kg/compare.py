@@ -241,6 +241,12 @@ def _evidence_cell(
             "agency": _label(item, "agency") or None,
         }
         return "label-events", "label safety actions", (), Fact(value, text, sources)
+    if item.kind == "price":
+        amount, currency, when = item.first("amount"), item.first("currency"), item.first("priceDate")
+        text = f"{prefix}{currency} {amount:,} ({_label(item, 'priceBasis')}, {when})"
+        value = {"amount": amount, "currency": currency, "date": str(when), "basis": _label(item, "priceBasis")}
+        value["product"] = about or ref.id
+        return "list-price", "list price", (), Fact(value, text, sources)
     if item.kind == "trial":
         details = [p for p in [_label(item, "trialPhase"), _n(item)] if p]
         text = f"{prefix}{_trial(item.label, item.first('nctId'))}" + (f", {', '.join(details)}" if details else "")
@@ -328,7 +334,7 @@ def _first_per_product(cell: list[Fact]) -> list[Fact]:
 
 def _about(item: Evidence, ref: TherapyRef) -> str:
     """The product an item is about, when it is not the compared therapy itself."""
-    for name in ("approvedProduct", "therapy", "evaluates"):
+    for name in ("approvedProduct", "therapy", "evaluates", "priceOf"):
         facts = item.fields.get(name)
         if facts:
             labels = [f.label for f in facts if short_id(str(f.value)) != ref.id]

@@ -40,6 +40,7 @@ EVIDENCE_KINDS = (
         "observation",
         "observations",
     ),
+    EvidenceKind("price", "ListPrice", "prices", "List prices", "price", "prices"),
     EvidenceKind("award", "Award", "awards", "Awards", None, "awards"),
 )
 """In the order descriptions list them."""

@@ -82,6 +82,7 @@ KINDS: dict[str, Kind] = {
     "label-event": Kind("label safety action", "#f3e5f5", "#6a3d9a"),
     "observation": Kind("observed rate", "#ffffff", "#b23c3c"),
     "estimate": Kind("survival estimate", "#ffffff", "#00695c"),
+    "price": Kind("list price", "#fffde7", "#8d6e00"),
     "summary": Kind("summary of several items (click to expand)", "#fdecea", "#b23c3c"),
 }
 LINKS: dict[str, tuple[str, str, str]] = {
@@ -109,6 +110,7 @@ FIND_ORDER = (
     "summary",
     "observation",
     "estimate",
+    "price",
 )
 """Find selects therapies, targets and values before evidence."""
 _SAFE_HOSTS = ("doi.org", "pubmed.ncbi.nlm.nih.gov", "clinicaltrials.gov")

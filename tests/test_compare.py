@@ -152,7 +152,7 @@ def test_conflicting_sources_are_all_shown_and_flagged(graph: kg.TherapyGraph) -
 
 def test_rows_follow_the_ontology_groups_in_order(graph: kg.TherapyGraph) -> None:
     groups = list(dict.fromkeys(r.group for r in compare(graph, ["car-t", "car-nk"]).rows))
-    order = ["manufacturing", "safety", "mechanism", "targets", "regulatory", "evidence"]
+    order = ["manufacturing", "safety", "mechanism", "targets", "regulatory", "evidence", "practical"]
     assert groups == [g for g in order if g in groups]
 
 
@@ -369,3 +369,30 @@ def test_a_pooled_rate_is_shown_with_its_population_and_no_trial(tmp_path) -> No
     assert pooled[0].value["trial"] == ""
     grade = [f.label for f in rows["adverse-event:crs:tkg:Grade3Or4"].cells[0]]
     assert grade == ["0/11 · Cord-blood CD19 CAR-NK cells in B-cell lymphoma (NCT09990001)"]
+
+
+def test_practicalities_give_conditioning_dose_setting_and_price(runner: CliRunner) -> None:
+    doc = _json(runner, "testacel", "cordnk-19", "--group", "practical")
+    assert [r["property"] for r in doc["rows"]] == [
+        "tkg:lymphodepletion",
+        "tkg:dose",
+        "tkg:outpatientAdministration",
+        "price:list-price",
+    ]
+    assert [v["label"] for v in _row(doc, "tkg:lymphodepletion")["cells"][0]] == [
+        "fludarabine and cyclophosphamide",
+        "bendamustine",
+    ]
+    [price] = _row(doc, "price:list-price")["cells"][0]
+    assert price["value"] == {
+        "amount": 400000,
+        "currency": "USD",
+        "date": "2017-08",
+        "basis": "US wholesale acquisition cost",
+        "product": "testagene-autoleucel",
+    }
+    assert price["label"] == "USD 400,000 (US wholesale acquisition cost, 2017-08)"
+    assert _sources([price]) == {"src:news-2017-testacel"} and _row(doc, "price:list-price")["cells"][1] == []
+    manufacturing = _json(runner, "testacel", "cordnk-19", "--group", "manufacturing")
+    assert _values(_row(manufacturing, "tkg:geneTransfer")["cells"][1]) == {"tkg:GammaretroviralVector"}
+    assert _values(_row(manufacturing, "tkg:veinToVeinTime")["cells"][0]) == {"median 33 days"}

@@ -101,6 +101,8 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
         if isinstance(value, ox.Literal):
             if value.datatype.value.endswith(("integer", "decimal", "double", "float", "int", "long")):
                 return Decimal(value.value).normalize()
+            if value.datatype.value.endswith("#boolean"):  # "1" and "true" are one value (Virtuoso writes 1)
+                return value.value in ("true", "1")
             if name in separators:
                 return tuple(sorted(value.value.split(separators[name]))) if value.value else None
             return value.value
@@ -111,11 +113,14 @@ def _comparable(query_text: str, result: results.Result) -> list[tuple]:
     )
 
 
-# Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals).
+# Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals,
+# survival estimates or immune-related events).
 _SAMPLES = {
     "withdrawn-indications": {"therapy": "checkpoint-inhibitor"},
     "accelerated-approvals-pending": {"therapy": "checkpoint-inhibitor"},
     "approvals-by-disease": {"therapy": "checkpoint-inhibitor", "iri": "non-small-cell-lung-cancer"},
+    "immune-related-adverse-event-rates": {"therapy": "checkpoint-inhibitor"},
+    "survival-outcomes": {"therapy": "car-t"},
 }
 
 
