@@ -262,6 +262,23 @@ def test_immune_related_adverse_event_rates_at_grade_3_or_more(graph: kg.Therapy
     assert ask(graph, "immune-related-adverse-event-rates", therapy="car-t") == []
 
 
+def test_programmes_by_target_give_origin_engineering_and_trials_by_phase(graph: kg.TherapyGraph) -> None:
+    [cordnk] = ask(graph, "programmes-by-target", therapy="car-nk")
+    assert (cordnk["target"], cordnk["product"], cordnk["developer"], cordnk["cellOrigin"]) == (
+        "CD19",
+        "Cordnk-19 (cord-blood CD19 CAR-NK)",
+        "Example Therapeutics",
+        "umbilical cord blood",
+    )
+    assert set(cordnk["engineering"].split("; ")) == {"interleukin-15 (IL-15)", "inducible caspase 9 (iC9)"}
+    assert set(cordnk["trialsByPhase"].split("; ")) == {"phase 1: 1", "phase 2: 1"}  # one phase 1/2 trial
+    car_t = ask(graph, "programmes-by-target", therapy="car-t")
+    assert [(r["product"], r["trialsByPhase"]) for r in car_t] == [
+        ("Donorcel", "phase 1: 1"),
+        ("Testacel (testagene autoleucel)", "phase 2: 1"),
+    ]
+
+
 def test_products_by_modality(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "products-by-modality")
     assert [(r["modality"], r["brand"], r["generic"], r["codes"]) for r in rows] == [
