@@ -245,11 +245,11 @@ def test_survival_outcomes_give_each_estimate_its_interval(graph: kg.TherapyGrap
     ]
     exampumab = ask(graph, "survival-outcomes", therapy="exampumab")
     assert [(r["endpoint"], r["medianMonths"], r["hazardRatio"], r["landmarkMonths"]) for r in exampumab] == [
-        ("progression-free survival", D("10.3"), None, None),
-        ("progression-free survival", None, D("0.5"), None),
+        ("progression-free survival", D("9.7"), None, None),
+        ("progression-free survival", None, D("0.55"), None),
         ("overall survival", None, None, D("6")),
     ]
-    assert exampumab[1]["comparator"] == "platinum-based chemotherapy" and exampumab[2]["percentage"] == D("80.2")
+    assert exampumab[1]["comparator"] == "platinum-based chemotherapy" and exampumab[2]["percentage"] == D("78.5")
 
 
 def test_immune_related_adverse_event_rates_at_grade_3_or_more(graph: kg.TherapyGraph) -> None:
