@@ -166,8 +166,9 @@ def proportion(item: Evidence) -> str:
 
 def measurement_context(item: Evidence) -> str:
     """What a rate counts, as far as its source says: population, assessor, response criteria,
-    grading system, data cut-off, median follow-up, and a later report the patients are also in
-    (so that 72% and 82% of the same 101 patients can be told apart, and cohorts are not added up)."""
+    grading system, data cut-off, median follow-up, a later report the patients are also in (so
+    that 72% and 82% of the same 101 patients can be told apart, and cohorts are not added up), and
+    the curator's note on it (`rdfs:comment`: "among patients in partial remission")."""
 
     def first(name: str) -> str | None:
         facts = item.fields.get(name)
@@ -188,7 +189,11 @@ def measurement_context(item: Evidence) -> str:
         f"median follow-up {follow_up} months" if follow_up else None,
         *(f"patients also counted in {fact.label}" for fact in within),
     ]
-    return ", ".join(part for part in parts if part)
+    context = ", ".join(part for part in parts if part)
+    note = (first("comment") or "").rstrip(".")
+    if note[:2] != note[:2].upper():  # a sentence's capital, not an acronym's ("MCL cohort")
+        note = note[0].lower() + note[1:]
+    return "; ".join(part for part in (context, note) if part)
 
 
 def _labels(item: Evidence, name: str) -> str:

@@ -353,6 +353,8 @@ def test_survival_rows_give_each_estimate_with_its_interval_and_comparator(runne
     [landmark] = _row(doc, "time-to-event:tkg:OverallSurvival:rate")["cells"][0]
     assert (landmark["value"]["months"], landmark["value"]["percentage"]) == (6.0, 78.5)
     assert landmark["label"].startswith("6-month rate 78.5% · EXAMPLE-024")
+    [noted] = _row(doc, "time-to-event:tkg:ProgressionFreeSurvival:median")["cells"][1]
+    assert noted["label"].endswith("(infused; among patients infused at the target dose)")  # the curator's note
     [median] = _row(doc, "time-to-event:tkg:ProgressionFreeSurvival:median")["cells"][0]
     assert median["value"]["denominator"] == 154 and "(enrolled (intention to treat)" in median["label"]
 
