@@ -165,10 +165,11 @@ def proportion(item: Evidence) -> str:
 
 
 def measurement_context(item: Evidence) -> str:
-    """What a rate counts, as far as its source says: population, assessor, response criteria,
-    grading system, data cut-off, median follow-up, a later report the patients are also in (so
-    that 72% and 82% of the same 101 patients can be told apart, and cohorts are not added up), and
-    the curator's note on it (`rdfs:comment`: "among patients in partial remission")."""
+    """What a rate counts, as far as its source says: population, the source's name for the group
+    (a registry's arm, a pooled dataset), assessor, response criteria, grading system, data cut-off,
+    median follow-up, a later report the patients are also in (so that 72% and 82% of the same 101
+    patients can be told apart, and cohorts are not added up), and the curator's note on it
+    (`rdfs:comment`: "among patients in partial remission")."""
 
     def first(name: str) -> str | None:
         facts = item.fields.get(name)
@@ -180,8 +181,10 @@ def measurement_context(item: Evidence) -> str:
         first("medianFollowUpMonths"),
         item.fields.get("patientsIncludedIn", []),
     )
+    group = first("groupTitle")
     parts = [
         first("analysisPopulation"),
+        f"group: {group}" if group else None,
         f"assessed by {assessor}" if assessor else None,
         first("responseCriteria"),
         first("gradingSystem"),

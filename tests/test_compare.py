@@ -398,3 +398,9 @@ def test_practicalities_give_conditioning_dose_setting_and_price(runner: CliRunn
     manufacturing = _json(runner, "testacel", "cordnk-19", "--group", "manufacturing")
     assert _values(_row(manufacturing, "tkg:geneTransfer")["cells"][1]) == {"tkg:GammaretroviralVector"}
     assert _values(_row(manufacturing, "tkg:veinToVeinTime")["cells"][0]) == {"median 33 days"}
+
+
+def test_an_observation_names_the_group_its_source_counted(runner: CliRunner) -> None:
+    doc = _json(runner, "exampumab", "samplizumab", "--group", "safety")
+    [grade3] = _row(doc, "adverse-event:pneumonitis:tkg:Grade3OrHigher")["cells"][0]
+    assert grade3["label"] == "4/154 · EXAMPLE-024 (NCT09990003) (group: Exampumab 200 mg)"
