@@ -510,24 +510,42 @@ def prefixes(output: FormatOption = Format.table) -> None:
 def push(
     ctx: typer.Context,
     endpoint: Annotated[str, typer.Option("--endpoint", help="Server base URL or its Graph Store Protocol URL.")],
+    query: Annotated[
+        str | None, typer.Option("--query", help="The store's SPARQL query URL, for the check (if not implied).")
+    ] = None,
+    update: Annotated[
+        str | None, typer.Option("--update", help="The store's SPARQL update URL, for batched pushes (if not implied).")
+    ] = None,
 ) -> None:
-    """Upload the built graph to a SPARQL 1.1 Graph Store: one named graph per source, and the merged
-    default graph (PUT replaces, so pushing again is safe). A bare server address means Oxigraph's
-    /store; any other URL is used as given (Virtuoso: /sparql-graph-crud).
+    """Upload the built graph to a SPARQL 1.1 store and check it arrived: every named graph, and their
+    merge as the default graph. Pushing again leaves the same data; graphs the build no longer has
+    are dropped. A bare server address means Oxigraph (/store, /query, /update), a Virtuoso
+    /sparql-graph-crud URL implies its /sparql; any other URL is a Graph Store URL, with --query and
+    --update where the store has them.
 
     Example: kg push --endpoint http://127.0.0.1:7878
     """
-    from kg.remote import push as upload
+    from kg.push import push as upload
 
     graph = _graph(ctx)
-    result = upload(graph.location, endpoint)
+    shown = [-1]
+
+    def progress(sent: int, total: int) -> None:
+        tenth = sent * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            typer.echo(f"  {sent} of {total} triples sent", err=True)
+
+    result = upload(graph.location, endpoint, query=query, update=update, progress=progress)
     where = (
         "the default graph"
         if result.default_graph == "default"
         else f"the named graph <{result.default_graph}> (the store has no separate default graph; kg queries use it as one)"
     )
+    checked = "; every graph holds as many triples as in the build" if result.checked else " (not checked: no --query)"
     typer.echo(
-        f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint}; their merge went to {where}."
+        f"Pushed {result.triples} triples in {result.graphs} named graphs to {result.endpoint} "
+        f"({result.method}, {result.requests} requests); their merge went to {where}{checked}."
     )
 
 

@@ -1,19 +1,17 @@
-"""External SPARQL 1.1 stores: query any endpoint, and push the built graph to one.
+"""External SPARQL 1.1 stores: query any endpoint as if it were the embedded store.
 
 `RemoteStore` answers `query()` like a pyoxigraph Store, so the whole library (`kg query`,
 `kg compare`, `kg show`, `kg view`) runs unchanged against an endpoint. Prefixes and the base IRI
 travel as a prologue; bound values as an inline VALUES block (`kg.sparqltext`), never spliced in as
 text; `default_graph`/`named_graphs` as the protocol's `default-graph-uri`/`named-graph-uri`.
 
-`push` uploads each named graph with the SPARQL 1.1 Graph Store Protocol (`PUT ?graph=IRI`, which
-replaces the graph, so pushing twice leaves the same data) and the merged default graph with
-`PUT ?default`. A store without a separate default graph (Virtuoso answers every query over all of
-its graphs, a bag) gets the merge as the named graph `MERGED_GRAPH` instead, and `RemoteStore`
-then names the dataset of every query that names none itself: FROM `MERGED_GRAPH` and FROM NAMED
-each of the project's other graphs (Virtuoso finds nothing in `GRAPH <iri>` unless the graph is
-named, though its `GRAPH ?g` ranges over every graph; as protocol parameters, Virtuoso echoes
-each one as a response header, past what HTTP clients accept). The query then grows by one clause
-per named graph: fine for the curated graph, heavy with tens of thousands of ingested records.
+A store without a separate default graph (Virtuoso answers every query over all of its graphs, a
+bag) holds the merge as the named graph `MERGED_GRAPH` (`kg.push`), and `RemoteStore` then names
+the dataset of every query that names none itself: FROM `MERGED_GRAPH` and FROM NAMED each of the
+project's other graphs (Virtuoso finds nothing in `GRAPH <iri>` unless the graph is named, though
+its `GRAPH ?g` ranges over every graph; as protocol parameters, Virtuoso echoes each one as a
+response header, past what HTTP clients accept). The query then grows by one clause per named
+graph: fine for the curated graph, heavy with tens of thousands of ingested records.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
@@ -32,7 +30,6 @@ from kg.errors import KgError, QueryError
 from kg.graph import Answer, TherapyGraph, solutions
 from kg.resources import load_query
 from kg.sparqltext import has_dataset_clause, with_dataset
-from kg.store import open_build
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
@@ -40,21 +37,29 @@ _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/tu
 
 
 class EndpointError(KgError):
-    """The endpoint could not be reached or refused the request."""
+    """The endpoint could not be reached (`status` None) or refused the request."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _request(
-    url: str, *, data: bytes | None = None, method: str = "GET", headers: Mapping[str, str] | None = None
+def request(
+    url: str,
+    *,
+    data: bytes | BinaryIO | None = None,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[str, bytes]:
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    """One HTTP request; returns the response's content type and body. A file as `data` is sent
+    as it is read, with the Content-Length the caller gives."""
+    prepared = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(prepared, timeout=TIMEOUT) as response:
             return response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace").strip()[:500]
-        if error.code == 400:
-            raise QueryError(f"The endpoint rejected the query: {detail}") from None
-        raise EndpointError(f"{url} answered {error.code} {error.reason}: {detail}") from None
+        raise EndpointError(f"{url} answered {error.code} {error.reason}: {detail}", error.code) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise EndpointError(f"Cannot reach {url}: {reason}") from None
@@ -100,12 +105,17 @@ class RemoteStore:
         return self._dataset
 
     def _ask(self, form: list[tuple[str, str]]) -> Answer:
-        content_type, body = _request(
-            self.endpoint,
-            data=urllib.parse.urlencode(form).encode(),
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": _ACCEPT},
-        )
+        try:
+            content_type, body = request(
+                self.endpoint,
+                data=urllib.parse.urlencode(form).encode(),
+                method="POST",
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": _ACCEPT},
+            )
+        except EndpointError as error:
+            if error.status == 400:
+                raise QueryError(f"The endpoint rejected the query: {error}") from None
+            raise
         results_format = (
             ox.QueryResultsFormat.from_media_type(content_type) if "sparql-results" in content_type else None
         )
@@ -127,53 +137,3 @@ def _prologue(prefixes: dict[str, str] | None, base_iri: str | None = None) -> s
 def remote_graph(endpoint: str) -> TherapyGraph:
     """A TherapyGraph whose queries go to `endpoint`."""
     return TherapyGraph(RemoteStore(endpoint))
-
-
-def graph_store_url(endpoint: str) -> str:
-    """The Graph Store Protocol URL: as given, except that a bare server address (no path) means
-    the Oxigraph server's `/store`.
-
-    >>> graph_store_url("http://127.0.0.1:7878")
-    'http://127.0.0.1:7878/store'
-    >>> graph_store_url("http://h:7200/repositories/kg/rdf-graphs/service")
-    'http://h:7200/repositories/kg/rdf-graphs/service'
-    """
-    if urllib.parse.urlsplit(endpoint).path.strip("/") == "":
-        return endpoint.rstrip("/") + "/store"
-    return endpoint
-
-
-@dataclass(frozen=True)
-class PushResult:
-    endpoint: str
-    graphs: int
-    triples: int
-    default_graph: str  # "default" or the IRI of the named graph holding the merge
-
-
-def push(location: Path, endpoint: str) -> PushResult:
-    """PUT every named graph of the built store, then the merged default graph; idempotent."""
-    store = open_build(location)
-    target = graph_store_url(endpoint)
-    graphs = sorted(
-        (g for g in store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value
-    )  # builds name every graph
-    total = 0
-    for graph in graphs:
-        total += _put(store, target, graph, {"graph": graph.value})
-    try:
-        _put(store, target, ox.DefaultGraph(), {"default": ""})
-        where = "default"
-    except EndpointError:  # no separate default graph (Virtuoso): keep the merge as a named graph
-        _put(store, target, ox.DefaultGraph(), {"graph": MERGED_GRAPH})
-        where = MERGED_GRAPH
-    return PushResult(target, len(graphs), total, where)
-
-
-def _put(store: ox.Store, target: str, graph: ox.NamedNode | ox.DefaultGraph, params: dict[str, str]) -> int:
-    """PUT one graph of the store as N-Triples to `target?params`; returns its triple count."""
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph)]
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-    query = urllib.parse.urlencode(params).replace("default=", "default")
-    _request(f"{target}?{query}", data=body, method="PUT", headers={"Content-Type": "application/n-triples"})
-    return len(triples)

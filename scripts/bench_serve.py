@@ -2,7 +2,7 @@
 
     python scripts/bench_serve.py [--clients 8,16,32] [--requests 2000] [--seconds 60]
 
-Builds the store, pushes it (`kg.remote.push`) into a fresh `oxigraph` server directory, then serves
+Builds the store, pushes it (`kg.push.push`) into a fresh `oxigraph` server directory, then serves
 it with `oxigraph serve-read-only` (no `--union-default-graph`: the build stores the default graph
 as the merge of the named graphs) next to `kg serve`. For each client count and query, each server
 gets the same N GET requests, each on a new connection (bounded by `--requests` and `--seconds`),
@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from kg import store as stores  # noqa: E402
 from kg import vocab  # noqa: E402
+from kg.push import push  # noqa: E402
 from kg.query import named  # noqa: E402
-from kg.remote import push  # noqa: E402
 from tests.servers import free_port, kg_server, oxigraph_server  # noqa: E402
 
 PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in vocab.PREFIXES.items())

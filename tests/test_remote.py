@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,11 +16,16 @@ import pytest
 from typer.testing import CliRunner
 
 import kg
-from kg import results
+from kg import results, vocab
+from kg import store as kg_store
 from kg.cli import app
 from kg.errors import KgError
+from kg.graph import solutions
+from kg.push import Endpoints, push
 from kg.query import bindings, named, named_queries
-from kg.remote import MERGED_GRAPH, graph_store_url, push, remote_graph
+from kg.remote import MERGED_GRAPH, RemoteStore, remote_graph, request
+from kg.resources import load_query
+from tests.conftest import MINI
 from tests.servers import free_port, oxigraph_server, virtuoso_server
 from tests.test_query import EMPTY_WITHOUT_INGEST
 
@@ -59,11 +65,17 @@ SOURCE_TRIPLES = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(S
 
 
 def test_push_is_idempotent_and_complete(store: Store, graph: kg.TherapyGraph) -> None:
+    """Oxigraph holding only the project's graphs takes the whole build in one dataset PUT;
+    Virtuoso takes batched SPARQL updates. Either way every graph's count is checked."""
     local = graph.select(SOURCE_TRIPLES)
     assert remote_graph(store.query).select(SOURCE_TRIPLES) == local
     again = push(graph.location, store.graph_store)
     assert (again.graphs, again.triples) == (graph.stats()["named_graphs"], graph.stats()["triples"])
-    assert remote_graph(store.query).select(SOURCE_TRIPLES) == local
+    assert again.checked and remote_graph(store.query).select(SOURCE_TRIPLES) == local
+    if store.graph_store.endswith("/sparql-graph-crud"):
+        assert again.method == "update" and 1 < again.requests < again.graphs
+    else:
+        assert (again.method, again.requests) == ("dataset", 1)
 
 
 def test_default_graph_is_a_set_on_every_store(store: Store, graph: kg.TherapyGraph) -> None:
@@ -164,8 +176,68 @@ def test_cli_push(tmp_path: Path, runner: CliRunner) -> None:
     with oxigraph_server(tmp_path / "oxigraph") as base:
         result = runner.invoke(app, ["push", "--endpoint", base])
     assert result.exit_code == 0, result.output
-    assert "named graphs" in result.stdout and graph_store_url(base) in result.stdout
-    assert "the default graph" in result.stdout
+    assert "named graphs" in result.stdout and f"{base}/store (dataset, 1 requests)" in result.stdout
+    assert "the default graph; every graph holds as many triples as in the build" in result.stdout
+
+
+def _build_without(source: str, tmp_path: Path) -> Path:
+    """A build of the test graph with one source file left out."""
+    data = tmp_path / "data"
+    shutil.copytree(MINI, data)
+    (data / "sources" / f"{source}.ttl").unlink()
+    return kg_store.build(tmp_path / "store", data_dir=data).location
+
+
+def _graphs_on(query_url: str) -> set[str]:
+    """Every named graph a store holds, asked with an empty dataset (Virtuoso's GRAPH ?g then
+    ranges over all of them)."""
+    answer = RemoteStore(query_url).query(load_query("graph-counts"), default_graph=[], named_graphs=[])
+    return {row["g"].value for row in solutions(answer)}
+
+
+def test_a_push_drops_graphs_the_build_no_longer_has(tmp_path: Path, graph: kg.TherapyGraph) -> None:
+    smaller = _build_without("popular-2020", tmp_path)
+    dropped = vocab.SOURCE + "popular-2020"
+    with oxigraph_server(tmp_path / "oxigraph") as base:
+        push(graph.location, base)
+        assert dropped in _graphs_on(base + "/query")
+        assert push(smaller, base).method == "dataset"
+        assert dropped not in _graphs_on(base + "/query")
+    with virtuoso_server(tmp_path / "virtuoso") as base:
+        push(graph.location, base + "/sparql-graph-crud")
+        assert dropped in _graphs_on(base + "/sparql")
+        assert push(smaller, base + "/sparql-graph-crud").method == "update"
+        assert dropped not in _graphs_on(base + "/sparql")
+
+
+def test_graphs_that_are_not_the_projects_survive_a_push(tmp_path: Path, graph: kg.TherapyGraph) -> None:
+    """Beside others' data, the push replaces the project's graphs by batched updates, not the dataset."""
+    other = "http://example.org/someone-elses"
+    with oxigraph_server(tmp_path / "oxigraph") as base:
+        request(
+            f"{base}/store?graph={other}",
+            data=b'<http://example.org/a> <http://example.org/b> "1" .\n',
+            method="PUT",
+            headers={"Content-Type": "application/n-triples"},
+        )
+        result = push(graph.location, base)
+        assert result.method == "update" and result.checked
+        assert other in _graphs_on(base + "/query")
+
+
+def test_a_graph_store_url_alone_is_pushed_graph_by_graph_unchecked(tmp_path: Path, graph: kg.TherapyGraph) -> None:
+    with oxigraph_server(tmp_path / "oxigraph") as base:
+        result = push(graph.location, base + "/store")
+        assert (result.method, result.checked, result.requests) == ("graph store", False, result.graphs + 2)
+        assert remote_graph(base + "/query").select(SOURCE_TRIPLES) == graph.select(SOURCE_TRIPLES)
+
+
+def test_a_store_that_does_not_hold_the_build_after_a_push_is_an_error(tmp_path: Path, runner: CliRunner) -> None:
+    """The check counts on the query URL given: an empty store there shows every graph as missing."""
+    with oxigraph_server(tmp_path / "one") as one, oxigraph_server(tmp_path / "other") as other:
+        result = runner.invoke(app, ["push", "--endpoint", one + "/store", "--query", other + "/query"])
+    assert result.exit_code == 1 and "graph(s) differ after the push" in result.output
+    assert "in the build, 0 on the store" in result.output and "Traceback" not in result.output
 
 
 def test_unreachable_endpoint_is_a_clear_error(runner: CliRunner) -> None:
@@ -178,8 +250,8 @@ def test_unreachable_endpoint_is_a_clear_error(runner: CliRunner) -> None:
 
 
 def test_graph_store_url_is_taken_as_given_unless_bare() -> None:
-    assert graph_store_url("http://h:7878") == "http://h:7878/store"
-    assert graph_store_url("http://h:7878/") == "http://h:7878/store"
+    assert Endpoints.of("http://h:7878").graph_store == "http://h:7878/store"
+    assert Endpoints.of("http://h:7878/") == Endpoints.of("http://h:7878")
     for given in (
         "http://h:7878/store",
         "http://h:3030/ds/data",
@@ -187,4 +259,6 @@ def test_graph_store_url_is_taken_as_given_unless_bare() -> None:
         "http://h:8890/sparql-graph-crud",
         "http://h:7200/repositories/kg/rdf-graphs/service",
     ):
-        assert graph_store_url(given) == given
+        assert Endpoints.of(given).graph_store == given
+    assert Endpoints.of("http://h:3030/ds/data", "http://h:3030/ds/query").query == "http://h:3030/ds/query"
+    assert Endpoints.of("http://h:8890/sparql-graph-crud").query == "http://h:8890/sparql"

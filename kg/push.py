@@ -1,0 +1,310 @@
+"""Push the built graph to an external SPARQL 1.1 store, and check that it arrived.
+
+Each way leaves the store's project graphs as the build has them, however often it runs (graphs
+the build no longer has are dropped too); the fastest the store allows is used:
+
+- a dataset upload: one PUT of the whole build as N-Quads to a Graph Store that takes a dataset
+  (Oxigraph's `/store`), when the store holds nothing but the project's graphs, which it replaces;
+- batched SPARQL 1.1 Update: `DROP` and `INSERT DATA` for many graphs per request (any store with
+  an update endpoint: Virtuoso, Fuseki, GraphDB, Oxigraph beside other data);
+- one Graph Store `PUT ?graph=` per graph, when only a Graph Store URL is known.
+
+The merged default graph goes to the store's default graph, or, where the store has none of its
+own (Virtuoso answers every query over all its graphs), to the named graph `MERGED_GRAPH`, which
+`kg.remote.RemoteStore` then names as the default graph of every query. Last, the triples of every
+project graph are counted on both sides; a difference is an error that lists the graphs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+
+from kg import vocab
+from kg.errors import KgError
+from kg.graph import solutions
+from kg.remote import MERGED_GRAPH, EndpointError, RemoteStore, request
+from kg.resources import load_query
+from kg.store import open_build
+
+BATCH_TRIPLES = 20_000
+"""Triples per update request; a named graph is never split, so a request holds at least one."""
+RETRIES = 3
+DEFAULT = "default"
+
+
+class PushError(KgError):
+    """The store did not end up holding what the build holds."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a store takes graphs, queries and updates; `query`/`update` None when not known."""
+
+    graph_store: str
+    query: str | None
+    update: str | None
+
+    @classmethod
+    def of(cls, endpoint: str, query: str | None = None, update: str | None = None) -> Endpoints:
+        """The URLs of a store from the one a user gives: a bare server address is Oxigraph's
+        (`/store`, `/query`, `/update`), a Virtuoso Graph Store URL implies its `/sparql`, any
+        other URL is a Graph Store URL taken as given.
+
+        >>> Endpoints.of("http://127.0.0.1:7878")
+        Endpoints(graph_store='http://127.0.0.1:7878/store', query='http://127.0.0.1:7878/query', update='http://127.0.0.1:7878/update')
+        >>> Endpoints.of("http://h:8890/sparql-graph-crud").update
+        'http://h:8890/sparql'
+        >>> Endpoints.of("http://h:7200/repositories/kg/rdf-graphs/service").query is None
+        True
+        """
+        parts = urllib.parse.urlsplit(endpoint)
+        path = parts.path.rstrip("/")
+        server = f"{parts.scheme}://{parts.netloc}"
+        if path == "":
+            found = cls(server + "/store", server + "/query", server + "/update")
+        elif path.endswith("/sparql-graph-crud"):
+            sparql = server + path.removesuffix("-graph-crud")
+            found = cls(endpoint, sparql, sparql)
+        else:
+            found = cls(endpoint, None, None)
+        return cls(found.graph_store, query or found.query, update or found.update)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    endpoint: str
+    graphs: int
+    triples: int
+    default_graph: str  # "default" or the IRI of the named graph holding the merge
+    method: str  # "dataset", "update" or "graph store"
+    requests: int
+    checked: bool  # whether every graph's triples were counted on the store
+
+
+Progress = Callable[[int, int], None]
+"""Called with (triples sent, triples to send)."""
+
+
+def push(
+    location: Path,
+    endpoint: str,
+    *,
+    query: str | None = None,
+    update: str | None = None,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Upload every graph of the build at `location` to the store at `endpoint`, then compare
+    counts (when a query endpoint is known)."""
+    store = open_build(location)
+    urls = Endpoints.of(endpoint, query, update)
+    local = _counts(store)
+    total = sum(local.values())
+    remote = _remote_counts(urls.query) if urls.query else None
+    sender = _Sender(total, progress)
+    if remote is not None and not _foreign(remote) and _put_dataset(store, urls.graph_store, sender):
+        method, where = "dataset", DEFAULT
+    else:
+        where = _default_graph_target(urls.graph_store, sender)
+        if urls.update:
+            method = "update"
+            stale = [g for g in remote or {} if g.startswith(vocab.BASE) and g not in local and g != where]
+            _update_in_batches(store, urls, local, where, stale, sender)
+        else:
+            method = "graph store"
+            for graph in local:
+                _put_graph(store, urls.graph_store, graph, where, sender)
+    checked = urls.query is not None
+    if checked:
+        _check(local, _remote_counts(str(urls.query), default_graph=where == DEFAULT), where)
+    named = sum(n for g, n in local.items() if g != DEFAULT)
+    return PushResult(urls.graph_store, len(local) - 1, named, where, method, sender.requests, checked)
+
+
+def _counts(store: ox.Store) -> dict[str, int]:
+    """Triples per named graph of the build, and of its default graph (the merge), by IRI."""
+    counts = {row["g"].value: int(row["n"].value) for row in solutions(store.query(load_query("graph-counts")))}
+    counts[DEFAULT] = len(store) - sum(counts.values())
+    return counts
+
+
+def _remote_counts(query_url: str, *, default_graph: bool = False) -> dict[str, int]:
+    """Triples per named graph on the store (all of them, the project's or not), and with
+    `default_graph` in its default graph. The dataset is named empty, so that a store holding a
+    merged graph is not asked with a FROM clause per graph."""
+    remote = RemoteStore(query_url)
+    answer = remote.query(load_query("graph-counts"), default_graph=[], named_graphs=[])
+    counts = {row["g"].value: int(row["n"].value) for row in solutions(answer)}
+    if default_graph:
+        [row] = solutions(remote.query(load_query("triple-count"), default_graph=[], named_graphs=[]))
+        counts[DEFAULT] = int(row["n"].value)
+    return counts
+
+
+def _foreign(remote: dict[str, int]) -> list[str]:
+    """Graphs on the store that are not the project's: a dataset upload would replace them."""
+    return [g for g in remote if not g.startswith(vocab.BASE)]
+
+
+class _Sender:
+    """Sends requests with retries, counting requests and triples sent."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.sent, self.requests, self.progress = total, 0, 0, progress
+
+    def send(self, url: str, body: bytes | BinaryIO, *, method: str, content_type: str, triples: int = 0) -> None:
+        headers = {"Content-Type": content_type}
+        if not isinstance(body, bytes):
+            headers["Content-Length"] = str(body.seek(0, 2))
+            body.seek(0)
+        for attempt in range(RETRIES):
+            try:
+                request(url, data=body, method=method, headers=headers)
+                break
+            except EndpointError as error:  # refusals (4xx) are final; a busy or failing server is tried again
+                if (error.status is not None and error.status < 500) or attempt == RETRIES - 1:
+                    raise
+                time.sleep(2**attempt)
+                if not isinstance(body, bytes):
+                    body.seek(0)
+        self.requests += 1
+        self.sent += triples
+        if self.progress:
+            self.progress(self.sent, self.total)
+
+
+def _put_dataset(store: ox.Store, graph_store: str, sender: _Sender) -> bool:
+    """PUT the whole build as N-Quads to the Graph Store URL; False when the store does not take a
+    dataset there (it answers 4xx), so the caller sends graph by graph."""
+    with tempfile.TemporaryFile() as dump:
+        store.dump(dump, format=ox.RdfFormat.N_QUADS)
+        try:
+            sender.send(graph_store, dump, method="PUT", content_type="application/n-quads", triples=sender.total)
+        except EndpointError as error:
+            if error.status is not None and 400 <= error.status < 500:
+                return False
+            raise
+    return True
+
+
+def _default_graph_target(graph_store: str, sender: _Sender) -> str:
+    """Where the merge goes: the store's default graph if its Graph Store takes `PUT ?default`
+    (tried with an empty graph, which the push then fills), else `MERGED_GRAPH`."""
+    try:
+        request(f"{graph_store}?default", data=b"", method="PUT", headers={"Content-Type": "application/n-triples"})
+    except EndpointError as error:
+        if error.status is None:
+            raise
+        return MERGED_GRAPH
+    sender.requests += 1
+    return DEFAULT
+
+
+def _triples(store: ox.Store, graph: str) -> list[ox.Triple]:
+    name = ox.DefaultGraph() if graph == DEFAULT else ox.NamedNode(graph)
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, name)]
+
+
+def _put_graph(store: ox.Store, graph_store: str, graph: str, merge_target: str, sender: _Sender) -> None:
+    """One Graph Store PUT, which replaces the graph."""
+    _send_graph(sender, graph_store, merge_target if graph == DEFAULT else graph, _triples(store, graph), "PUT")
+
+
+def _send_graph(sender: _Sender, graph_store: str, target: str, triples: list[ox.Triple], method: str) -> None:
+    """PUT (replace) or POST (add to) one graph's triples through the Graph Store."""
+    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    sender.send(
+        f"{graph_store}?{_graph_param(target)}",
+        body,
+        method=method,
+        content_type="application/n-triples",
+        triples=len(triples),
+    )
+
+
+def _update_in_batches(
+    store: ox.Store, urls: Endpoints, local: dict[str, int], merge_target: str, stale: list[str], sender: _Sender
+) -> None:
+    """Drop the stale graphs, then replace the build's graphs, many to a request, reading one graph
+    (or one slice of the merge) at a time. Triples with blank nodes go through the Graph Store
+    instead (Virtuoso refuses blank nodes in INSERT DATA): a graph holding any is PUT whole; the
+    merge's few (the ontology's lists) are POSTed after it."""
+    update = str(urls.update)
+    for start in range(0, len(stale), 500):
+        statements = " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in stale[start : start + 500])
+        sender.send(update, statements.encode(), method="POST", content_type="application/sparql-update")
+    merge_blanks: list[ox.Triple] = []
+
+    def parts() -> Iterator[tuple[str, list[ox.Triple], bool]]:
+        """(graph to write, triples, whether this part starts the graph)."""
+        for graph in (g for g in local if g != DEFAULT):
+            triples = _triples(store, graph)
+            if any(map(_blank, triples)):
+                _send_graph(sender, urls.graph_store, graph, triples, "PUT")
+            else:
+                yield graph, triples, True
+        merge = (
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        )
+        first = True  # the merge's first part comes even when empty: it drops the old merge
+        while (part := list(itertools.islice(merge, BATCH_TRIPLES))) or first:
+            merge_blanks.extend(t for t in part if _blank(t))
+            yield merge_target, [t for t in part if not _blank(t)], first
+            first = False
+
+    for statements, triples in _batches(parts()):
+        sender.send(
+            update, statements.encode(), method="POST", content_type="application/sparql-update", triples=triples
+        )
+    if merge_blanks:
+        _send_graph(sender, urls.graph_store, merge_target, merge_blanks, "POST")
+
+
+def _blank(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
+
+
+def _graph_param(target: str) -> str:
+    return "default" if target == DEFAULT else urllib.parse.urlencode({"graph": target})
+
+
+def _batches(parts: Iterator[tuple[str, list[ox.Triple], bool]]) -> Iterator[tuple[str, int]]:
+    """SPARQL updates of about BATCH_TRIPLES triples each: a DROP of each graph a part starts, then
+    one INSERT DATA for all the parts of the batch."""
+    drops: list[str] = []
+    blocks: list[str] = []
+    size = 0
+    for target, triples, starts in parts:
+        if starts:
+            drops.append("DROP SILENT DEFAULT" if target == DEFAULT else f"DROP SILENT GRAPH <{target}>")
+        text = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+        blocks.append(text if target == DEFAULT else f"GRAPH <{target}> {{\n{text}}}")
+        size += len(triples)
+        if size >= BATCH_TRIPLES:
+            yield _update(drops, blocks), size
+            drops, blocks, size = [], [], 0
+    if drops or blocks:
+        yield _update(drops, blocks), size
+
+
+def _update(drops: list[str], blocks: list[str]) -> str:
+    return " ;\n".join([*drops, "INSERT DATA {\n" + "\n".join(blocks) + "\n}"])
+
+
+def _check(local: dict[str, int], remote: dict[str, int], merge_target: str) -> None:
+    """Every graph of the build holds as many triples on the store; raise with the ones that do not."""
+    expected = {(merge_target if g == DEFAULT else g): n for g, n in local.items()}
+    differ = [(g, n, remote.get(g, 0)) for g, n in sorted(expected.items()) if remote.get(g, 0) != n]
+    if differ:
+        listed = "; ".join(f"{g}: {n} in the build, {m} on the store" for g, n, m in differ[:10])
+        more = f" (and {len(differ) - 10} more)" if len(differ) > 10 else ""
+        raise PushError(f"{len(differ)} graph(s) differ after the push: {listed}{more}.")
