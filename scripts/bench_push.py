@@ -2,7 +2,7 @@
 or batched SPARQL updates) beside one Graph Store PUT per graph (how `kg push` worked before),
 at growing numbers of ingested synthetic registry records; every push into a fresh server.
 
-    python scripts/bench_push.py [--sizes 10000 100000] [--per-graph-limit 20000]
+    python scripts/bench_push.py [--sizes 10000 100000] [--per-graph-limit 20000] [--servers Oxigraph Virtuoso]
 
 Prints, per size and server: the method, requests and seconds of each way, triples per second,
 and the per-graph push's time over the batched one. The per-graph push is skipped above
@@ -71,12 +71,13 @@ def build(size: int, work: Path) -> tuple[Path, int, int]:
     return graph.location, stats["named_graphs"], stats["triples"]
 
 
-def rows(sizes: list[int], per_graph_limit: int) -> Iterator[list[str]]:
+def rows(sizes: list[int], per_graph_limit: int, servers: list[str]) -> Iterator[list[str]]:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             location, graphs, triples = build(size, work)
-            for name, (server, path) in SERVERS.items():
+            for name in servers:
+                server, path = SERVERS[name]
                 with server(work / f"{name}-batched") as base:
                     start = time.perf_counter()
                     result = push(location, base + path)
@@ -104,11 +105,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--per-graph-limit", type=int, default=20_000)
+    parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
     args = parser.parse_args()
     header = ["records", "graphs", "triples", "server", "kg push", "time", "triples/s", "one PUT per graph", "ratio"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for row in rows(args.sizes, args.per_graph_limit):
+    for row in rows(args.sizes, args.per_graph_limit, args.servers):
         print("| " + " | ".join(row) + " |", flush=True)
 
 
