@@ -268,8 +268,8 @@ def _update_in_batches(
     """Drop the stale graphs and the old merge, then replace the build's graphs, many to a request
     and PARALLEL requests at a time, reading one graph (or one slice of the merge) at a time.
     Triples with blank nodes go through the Graph Store instead (Virtuoso refuses blank nodes in
-    INSERT DATA): a graph holding any is PUT whole; the merge's few (the ontology's lists) are
-    POSTed last."""
+    INSERT DATA): a graph holding any, or too big for one GRAPH block, is PUT whole; the merge's
+    few (the ontology's lists) are POSTed last."""
     update = str(urls.update)
 
     def post(statements: str, triples: int = 0) -> None:
@@ -287,7 +287,7 @@ def _update_in_batches(
         """(graph to write, triples, whether to drop the graph first)."""
         for graph in (g for g in local if g != DEFAULT):
             triples = _triples(store, graph)
-            if any(map(_blank, triples)):
+            if len(triples) > MERGE_BLOCK or any(map(_blank, triples)):  # too big for one GRAPH block
                 _send_graph(sender, urls.graph_store, graph, triples, "PUT")
             else:
                 yield graph, triples, True
