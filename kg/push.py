@@ -20,6 +20,7 @@ project graph are counted on both sides; a difference is an error that lists the
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import tempfile
 import threading
@@ -38,6 +39,7 @@ from kg.errors import KgError
 from kg.graph import solutions
 from kg.remote import MERGED_GRAPH, EndpointError, RemoteStore, request
 from kg.resources import load_query
+from kg.sparqltext import with_values
 from kg.store import open_build
 
 BATCH_TRIPLES = 10_000
@@ -48,8 +50,6 @@ merge in GRAPH blocks of MERGE_BLOCK triples. Virtuoso 7 refused a GRAPH block o
 (its parser runs out of stack near 5,000) and 1,000 graphs in one request (its generated SQL grows
 too long); 500 graphs of 37 triples took 1.5 s. A named graph is never split, so a request holds
 at least one."""
-COUNT_PAGE = 10_000
-"""Graphs counted per query of the check."""
 PARALLEL = 4
 """Update requests in flight at once: Virtuoso inserts on several threads."""
 RETRIES = 3
@@ -125,25 +125,25 @@ def push(
     urls = Endpoints.of(endpoint, query, update)
     local = _counts(store)
     total = sum(local.values())
-    remote = _remote_counts(urls.query) if urls.query else None
+    remote = _Remote(RemoteStore(urls.query)) if urls.query else None
     sender = _Sender(total, progress)
-    if urls.oxigraph and remote is not None and not _foreign(remote) and _load_dataset(store, urls, sender):
+    if urls.oxigraph and remote is not None and not remote.foreign() and _load_dataset(store, urls, sender):
         method, where = "dataset", DEFAULT
     else:
         where = _default_graph_target(urls.graph_store, sender)
         if urls.update:
             method = "update"
-            stale = [g for g in remote or {} if g.startswith(vocab.BASE) and g not in local and g != where]
+            expected = _expected(local, where)
+            stale = [g for g in remote.differing(expected) if g not in expected] if remote else []
             _update_in_batches(store, urls, local, where, stale, sender)
         else:
             method = "graph store"
             for graph in local:
                 _put_graph(store, urls.graph_store, graph, where, sender)
-    checked = urls.query is not None
-    if checked:
-        _check(local, _remote_counts(str(urls.query), default_graph=where == DEFAULT), where)
+    if remote is not None:
+        _check(_expected(local, where), remote, where)
     named = sum(n for g, n in local.items() if g != DEFAULT)
-    return PushResult(urls.graph_store, len(local) - 1, named, where, method, sender.requests, checked)
+    return PushResult(urls.graph_store, len(local) - 1, named, where, method, sender.requests, remote is not None)
 
 
 def _counts(store: ox.Store) -> dict[str, int]:
@@ -153,27 +153,58 @@ def _counts(store: ox.Store) -> dict[str, int]:
     return counts
 
 
-def _remote_counts(query_url: str, *, default_graph: bool = False) -> dict[str, int]:
-    """Triples per named graph on the store (all of them, the project's or not), and with
-    `default_graph` in its default graph. The dataset is named empty, so that a store holding a
-    merged graph is not asked with a FROM clause per graph."""
-    remote = RemoteStore(query_url)
-    counts: dict[str, int] = {}
-    for offset in itertools.count(0, COUNT_PAGE):  # a page at a time: stores cap result rows (Virtuoso at 10^5)
-        page = f"{load_query('graph-counts')}ORDER BY ?g LIMIT {COUNT_PAGE} OFFSET {offset}"
-        rows = list(solutions(remote.query(page, default_graph=[], named_graphs=[])))
-        counts.update((row["g"].value, int(row["n"].value)) for row in rows)
-        if len(rows) < COUNT_PAGE:
-            break
-    if default_graph:
-        [row] = solutions(remote.query(load_query("triple-count"), default_graph=[], named_graphs=[]))
-        counts[DEFAULT] = int(row["n"].value)
-    return counts
+def _expected(local: dict[str, int], merge_target: str) -> dict[str, int]:
+    """The triples each graph of the store should hold: the build's graphs, the merge under the
+    name it has on the store."""
+    return {(merge_target if g == DEFAULT else g): n for g, n in local.items()}
 
 
-def _foreign(remote: dict[str, int]) -> list[str]:
-    """Graphs on the store that are not the project's: a dataset upload would replace them."""
-    return [g for g in remote if not g.startswith(vocab.BASE)]
+def _bucket(graph: str) -> str:
+    return hashlib.md5(graph.encode()).hexdigest()[:2]
+
+
+class _Remote:
+    """What a store holds of the project's graphs, asked in buckets (graph-buckets.rq) with an
+    empty dataset, so that a store holding a merged graph is not sent a FROM clause per graph."""
+
+    def __init__(self, store: RemoteStore) -> None:
+        self.store = store
+
+    def _rows(self, name: str, bucket: str | None = None) -> list[ox.QuerySolution]:
+        text = load_query(name)
+        if bucket is not None:
+            text = with_values(text, {"bucket": ox.Literal(bucket)})
+        answer = self.store.query(text, prefixes=vocab.PREFIXES, default_graph=[], named_graphs=[])
+        return list(solutions(answer))
+
+    def foreign(self) -> bool:
+        """Whether the store holds graphs that are not the project's."""
+        return bool(self._rows("foreign-graphs"))
+
+    def default_graph(self) -> int:
+        [row] = self._rows("triple-count")
+        return int(row["n"].value)
+
+    def differing(self, expected: dict[str, int]) -> dict[str, int]:
+        """The store's project graphs in every bucket whose graph or triple count differs from
+        `expected`, with their counts; graphs of `expected` missing there count 0."""
+        buckets: dict[str, list[int]] = {}
+        for graph, triples in expected.items():
+            if graph != DEFAULT:
+                counts = buckets.setdefault(_bucket(graph), [0, 0])
+                counts[0] += 1
+                counts[1] += triples
+        found = {
+            row["bucket"].value: [int(row["graphs"].value), int(row["triples"].value)]
+            for row in self._rows("graph-buckets")
+        }
+        differ: dict[str, int] = {}
+        for bucket in sorted(set(buckets) | set(found)):
+            if buckets.get(bucket, [0, 0]) != found.get(bucket, [0, 0]):
+                rows = self._rows("graphs-in-bucket", bucket) if found.get(bucket) else []
+                differ |= {g: 0 for g in expected if g != DEFAULT and _bucket(g) == bucket}
+                differ |= {row["g"].value: int(row["n"].value) for row in rows}
+        return differ
 
 
 class _Sender:
@@ -344,10 +375,12 @@ def _update(drops: list[str], blocks: list[str]) -> str:
     return " ;\n".join([*drops, "INSERT DATA {\n" + "\n".join(blocks) + "\n}"])
 
 
-def _check(local: dict[str, int], remote: dict[str, int], merge_target: str) -> None:
+def _check(expected: dict[str, int], remote: _Remote, merge_target: str) -> None:
     """Every graph of the build holds as many triples on the store; raise with the ones that do not."""
-    expected = {(merge_target if g == DEFAULT else g): n for g, n in local.items()}
-    differ = [(g, n, remote.get(g, 0)) for g, n in sorted(expected.items()) if remote.get(g, 0) != n]
+    found = remote.differing(expected)
+    if merge_target == DEFAULT:
+        found[DEFAULT] = remote.default_graph()
+    differ = [(g, expected.get(g, 0), found[g]) for g in sorted(found) if expected.get(g, 0) != found[g]]
     if differ:
         listed = "; ".join(f"{g}: {n} in the build, {m} on the store" for g, n, m in differ[:10])
         more = f" (and {len(differ) - 10} more)" if len(differ) > 10 else ""
