@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -188,12 +189,11 @@ class _Remote:
     def differing(self, expected: dict[str, int]) -> dict[str, int]:
         """The store's project graphs in every bucket whose graph or triple count differs from
         `expected`, with their counts; graphs of `expected` missing there count 0."""
-        buckets: dict[str, list[int]] = {}
+        graphs: dict[str, dict[str, int]] = defaultdict(dict)
         for graph, triples in expected.items():
             if graph != DEFAULT:
-                counts = buckets.setdefault(_bucket(graph), [0, 0])
-                counts[0] += 1
-                counts[1] += triples
+                graphs[_bucket(graph)][graph] = triples
+        buckets = {bucket: [len(held), sum(held.values())] for bucket, held in graphs.items()}
         found = {
             row["bucket"].value: [int(row["graphs"].value), int(row["triples"].value)]
             for row in self._rows("graph-buckets")
@@ -202,7 +202,7 @@ class _Remote:
         for bucket in sorted(set(buckets) | set(found)):
             if buckets.get(bucket, [0, 0]) != found.get(bucket, [0, 0]):
                 rows = self._rows("graphs-in-bucket", bucket) if found.get(bucket) else []
-                differ |= {g: 0 for g in expected if g != DEFAULT and _bucket(g) == bucket}
+                differ |= dict.fromkeys(graphs.get(bucket, {}), 0)
                 differ |= {row["g"].value: int(row["n"].value) for row in rows}
         return differ
 
