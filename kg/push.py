@@ -51,6 +51,9 @@ merge in GRAPH blocks of MERGE_BLOCK triples. Virtuoso 7 refused a GRAPH block o
 (its parser runs out of stack near 5,000) and 1,000 graphs in one request (its generated SQL grows
 too long); 500 graphs of 37 triples took 1.5 s. A named graph is never split, so a request holds
 at least one."""
+CHECK_TIMEOUT = 900.0
+"""Seconds an upload or a count may keep the store busy before it answers: at 10^5 records
+Virtuoso's count took over a minute."""
 PARALLEL = 4
 """Update requests in flight at once: Virtuoso inserts on several threads."""
 RETRIES = 3
@@ -126,7 +129,7 @@ def push(
     urls = Endpoints.of(endpoint, query, update)
     local = _counts(store)
     total = sum(local.values())
-    remote = _Remote(RemoteStore(urls.query)) if urls.query else None
+    remote = _Remote(RemoteStore(urls.query, timeout=CHECK_TIMEOUT)) if urls.query else None
     sender = _Sender(total, progress)
     if urls.oxigraph and remote is not None and not remote.foreign() and _load_dataset(store, urls, sender):
         method, where = "dataset", DEFAULT
@@ -221,7 +224,7 @@ class _Sender:
             body.seek(0)
         for attempt in range(RETRIES):
             try:
-                request(url, data=body, method=method, headers=headers)
+                request(url, data=body, method=method, headers=headers, timeout=CHECK_TIMEOUT)
                 break
             except EndpointError as error:  # refusals (4xx) are final; a busy or failing server is tried again
                 if (error.status is not None and error.status < 500) or attempt == RETRIES - 1:

@@ -50,12 +50,13 @@ def request(
     data: bytes | BinaryIO | None = None,
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT,
 ) -> tuple[str, bytes]:
     """One HTTP request; returns the response's content type and body. A file as `data` is sent
     as it is read, with the Content-Length the caller gives."""
     prepared = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(prepared, timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(prepared, timeout=timeout) as response:
             return response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace").strip()[:500]
@@ -70,6 +71,7 @@ class RemoteStore:
     """A SPARQL 1.1 Protocol endpoint with the read API of a pyoxigraph Store."""
 
     endpoint: str
+    timeout: float = TIMEOUT  # seconds to wait for an answer
     _dataset: tuple[list[str], list[str]] | None = field(default=None, repr=False)
 
     def query(
@@ -111,6 +113,7 @@ class RemoteStore:
                 data=urllib.parse.urlencode(form).encode(),
                 method="POST",
                 headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": _ACCEPT},
+                timeout=self.timeout,
             )
         except EndpointError as error:
             if error.status == 400:
