@@ -17,7 +17,7 @@ from kg.errors import UsageError
 from kg.evidence import BY_KEY, EVIDENCE_KINDS, kind_of_class
 from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
-from kg.render import TABLE_STYLE, estimate, estimate_kind, evidence_label, measurement_context, proportion, table_html
+from kg.render import TABLE_STYLE, estimate, estimate_shape, evidence_label, measurement_context, proportion, table_html
 from kg.stats import wilson
 from kg.therapy import Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
@@ -282,8 +282,7 @@ def _estimate_cell(
 ) -> tuple[str, str, tuple[Any, ...], Fact]:
     """A time-to-event estimate, with the source's interval as given; landmark rates at any time
     share a row."""
-    measure, kind = str(item.first("outcomeMeasure")), estimate_kind(item)
-    shape = "rate" if kind.endswith("rate") else kind.replace(" ", "-")
+    measure, shape = str(item.first("outcomeMeasure")), estimate_shape(item)
     text = f"{prefix}{estimate(item)} · {trial}" + (f" ({context})" if context else "")
     low, high = item.first("confidenceLower"), item.first("confidenceUpper")
     value = {

@@ -274,14 +274,16 @@ def _default_graph_target(graph_store: str, sender: _Sender) -> str:
     return DEFAULT
 
 
-def _triples(store: ox.Store, graph: str) -> list[ox.Triple]:
+def _triples(store: ox.Store, graph: str) -> Iterator[ox.Triple]:
+    """One graph of the build (DEFAULT: the merge), read as it is consumed."""
     name = ox.DefaultGraph() if graph == DEFAULT else ox.NamedNode(graph)
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, name)]
+    return (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, name))
 
 
 def _put_graph(store: ox.Store, graph_store: str, graph: str, merge_target: str, sender: _Sender) -> None:
     """One Graph Store PUT, which replaces the graph."""
-    _send_graph(sender, graph_store, merge_target if graph == DEFAULT else graph, _triples(store, graph), "PUT")
+    target = merge_target if graph == DEFAULT else graph
+    _send_graph(sender, graph_store, target, list(_triples(store, graph)), "PUT")
 
 
 def _send_graph(sender: _Sender, graph_store: str, target: str, triples: list[ox.Triple], method: str) -> None:
@@ -320,15 +322,12 @@ def _update_in_batches(
     def parts() -> Iterator[tuple[str, list[ox.Triple], bool]]:
         """(graph to write, triples, whether to drop the graph first)."""
         for graph in (g for g in local if g != DEFAULT):
-            triples = _triples(store, graph)
+            triples = list(_triples(store, graph))
             if len(triples) > MERGE_BLOCK or any(map(_blank, triples)):  # too big for one GRAPH block
                 _send_graph(sender, urls.graph_store, graph, triples, "PUT")
             else:
                 yield graph, triples, True
-        merge = (
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-        )
+        merge = _triples(store, DEFAULT)
         while part := list(itertools.islice(merge, MERGE_BLOCK)):
             merge_blanks.extend(t for t in part if _blank(t))
             yield merge_target, [t for t in part if not _blank(t)], False

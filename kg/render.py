@@ -128,14 +128,19 @@ ESTIMATE_FIELDS = frozenset(
 """The fields `estimate` writes as one text."""
 
 
-def estimate_kind(item: Evidence) -> str:
-    """What a time-to-event outcome estimates: `median`, `hazard ratio` or `24-month rate`."""
+def estimate_shape(item: Evidence) -> str:
+    """Which estimate a time-to-event outcome states: `median`, `hazard-ratio` or `rate`."""
     if item.first("hazardRatio") is not None:
-        return "hazard ratio"
-    landmark = item.first("landmarkMonths")
-    if landmark is not None:
-        return f"{to_jsonable(landmark)}-month rate"
-    return "median"
+        return "hazard-ratio"
+    return "rate" if item.first("landmarkMonths") is not None else "median"
+
+
+def estimate_kind(item: Evidence) -> str:
+    """What a time-to-event outcome estimates, in words: `median`, `hazard ratio` or `24-month rate`."""
+    shape = estimate_shape(item)
+    if shape == "rate":
+        return f"{to_jsonable(item.first('landmarkMonths'))}-month rate"
+    return shape.replace("-", " ")
 
 
 def estimate(item: Evidence) -> str:
