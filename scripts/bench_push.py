@@ -3,6 +3,7 @@ or batched SPARQL updates) beside one Graph Store PUT per graph (how `kg push` w
 at growing numbers of ingested synthetic registry records; every push into a fresh server.
 
     python scripts/bench_push.py [--sizes 10000 100000] [--per-graph-limit 20000] [--servers Oxigraph Virtuoso]
+        [--virtuoso-memory-mb 4096]
 
 Prints, per size and server: the method, requests and seconds of each way, triples per second,
 and the per-graph push's time over the batched one. The per-graph push is skipped above
@@ -17,8 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,13 +31,7 @@ from kg.push import push  # noqa: E402
 from kg.registry import ingest_ctgov  # noqa: E402
 from kg.remote import MERGED_GRAPH, request  # noqa: E402
 from kg.store import open_build  # noqa: E402
-from tests.servers import oxigraph_server, virtuoso_server  # noqa: E402
-
-Server = Callable[[Path], AbstractContextManager[str]]
-SERVERS: dict[str, tuple[Server, str]] = {  # name: (start it, path of the URL kg push is given)
-    "Oxigraph": (oxigraph_server, ""),
-    "Virtuoso": (virtuoso_server, "/sparql-graph-crud"),
-}
+from tests.servers import EXTERNAL, external_server  # noqa: E402
 
 
 def one_put_per_graph(location: Path, graph_store: str, merge_into_default: bool) -> int:
@@ -68,17 +62,18 @@ def build(size: int, work: Path) -> tuple[Path, int, int]:
     ingest_ctgov(work / "store", [records])
     graph = kg.open_graph(work / "store")
     stats = graph.stats()
+    assert graph.location is not None
     return graph.location, stats["named_graphs"], stats["triples"]
 
 
-def rows(sizes: list[int], per_graph_limit: int, servers: list[str]) -> Iterator[list[str]]:
+def rows(sizes: list[int], per_graph_limit: int, servers: list[str], virtuoso_mb: int) -> Iterator[list[str]]:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             location, graphs, triples = build(size, work)
             for name in servers:
-                server, path = SERVERS[name]
-                with server(work / f"{name}-batched") as base:
+                path = EXTERNAL[name][0]
+                with external_server(name, work / f"{name}-batched", virtuoso_mb) as base:
                     start = time.perf_counter()
                     result = push(location, base + path)
                     seconds = time.perf_counter() - start
@@ -93,7 +88,7 @@ def rows(sizes: list[int], per_graph_limit: int, servers: list[str]) -> Iterator
                 if graphs > per_graph_limit:
                     row += ["not run", ""]
                 else:
-                    with server(work / f"{name}-per-graph") as base:
+                    with external_server(name, work / f"{name}-per-graph", virtuoso_mb) as base:
                         start = time.perf_counter()
                         requests = one_put_per_graph(location, base + (path or "/store"), name == "Oxigraph")
                         before = time.perf_counter() - start
@@ -105,12 +100,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--per-graph-limit", type=int, default=20_000)
-    parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS))
+    parser.add_argument("--servers", nargs="+", choices=list(EXTERNAL), default=list(EXTERNAL))
+    parser.add_argument("--virtuoso-memory-mb", type=int, default=4096, help="Virtuoso's page buffers")
     args = parser.parse_args()
     header = ["records", "graphs", "triples", "server", "kg push", "time", "triples/s", "one PUT per graph", "ratio"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for row in rows(args.sizes, args.per_graph_limit, args.servers):
+    for row in rows(args.sizes, args.per_graph_limit, args.servers, args.virtuoso_memory_mb):
         print("| " + " | ".join(row) + " |", flush=True)
 
 

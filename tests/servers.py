@@ -13,8 +13,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 
 def free_port() -> int:
@@ -36,11 +37,30 @@ def _wait_for(url: str, process: subprocess.Popen, deadline: float = 30.0) -> No
     raise TimeoutError(f"{url} did not answer within {deadline} s")
 
 
-class KgServer(str):
-    """The base URL of a running `kg serve`, with its process and what it wrote to stderr after
-    announcing the URL (read all along, so the server never blocks on a full pipe)."""
+S = TypeVar("S", bound="Server")
+
+
+class Server(str):
+    """The base URL of a running server, with its process (for its memory, in benchmarks)."""
 
     process: subprocess.Popen
+
+    @classmethod
+    def at(cls: type[S], url: str, process: subprocess.Popen) -> S:
+        server = cls(url)
+        server.process = process
+        return server
+
+    def peak_memory_mb(self) -> float:
+        """The process's peak resident memory so far (Linux `VmHWM`)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+class KgServer(Server):
+    """A running `kg serve`, with what it wrote to stderr after announcing the URL (read all
+    along, so the server never blocks on a full pipe)."""
+
     stderr: list[str]
 
 
@@ -60,8 +80,8 @@ def kg_server(store: Path, *args: str) -> Iterator[KgServer]:
                 break
         else:
             raise RuntimeError("kg serve did not announce its URL")
-        server = KgServer(match.group(1))
-        server.process, server.stderr = process, []
+        server = KgServer.at(match.group(1), process)
+        server.stderr = []
         reader = threading.Thread(target=lambda: server.stderr.extend(process.stderr or []), daemon=True)
         reader.start()
         _wait_for(server, process)
@@ -74,7 +94,7 @@ def kg_server(store: Path, *args: str) -> Iterator[KgServer]:
 
 
 @contextmanager
-def oxigraph_server(location: Path) -> Iterator[str]:
+def oxigraph_server(location: Path) -> Iterator[Server]:
     """The `oxigraph` server from PyPI, as it comes (no union default graph: `kg push` writes the merge)."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = free_port()
@@ -83,7 +103,7 @@ def oxigraph_server(location: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = Server.at(f"http://127.0.0.1:{port}", process)
     try:
         _wait_for(base + "/", process)
         yield base
@@ -108,8 +128,8 @@ TransactionFile = {d}/virtuoso-temp.trx
 ServerPort = 127.0.0.1:{sql}
 DisableUnixSocket = 1
 ServerThreads = 10
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty}
 DirsAllowed = ., {d}
 
 [HTTPServer]
@@ -125,15 +145,18 @@ MaxQueryExecutionTime = 60
 
 
 @contextmanager
-def virtuoso_server(directory: Path) -> Iterator[str]:
+def virtuoso_server(directory: Path, memory_mb: int = 80) -> Iterator[Server]:
     """Debian's Virtuoso 7 on loopback (installed by scripts/install_system.sh), its Graph Store
-    open to unauthenticated PUT; yields the base URL (`/sparql`, `/sparql-graph-crud`)."""
+    open to unauthenticated PUT, with `memory_mb` of page buffers (Virtuoso's own advice: about
+    two thirds of the memory it may use); yields the base URL (`/sparql`, `/sparql-graph-crud`)."""
     binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
     if not (binary and isql):
         raise RuntimeError("Virtuoso is not installed: run scripts/install_system.sh")
     sql, http = free_port(), free_port()
     (directory / "www").mkdir(parents=True)
-    (directory / "virtuoso.ini").write_text(_VIRTUOSO_INI.format(d=directory, sql=sql, http=http))
+    (directory / "virtuoso.ini").write_text(
+        _VIRTUOSO_INI.format(d=directory, sql=sql, http=http, buffers=memory_mb * 128, dirty=memory_mb * 75)
+    )
     process = subprocess.Popen(
         [binary, "+foreground", "+configfile", str(directory / "virtuoso.ini")],
         cwd=directory,
@@ -141,7 +164,7 @@ def virtuoso_server(directory: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{http}"
+    base = Server.at(f"http://127.0.0.1:{http}", process)
     try:
         _wait_for_status(base + "/sparql", process, deadline=90.0)
         _isql(isql, sql, 'GRANT SPARQL_UPDATE TO "SPARQL";')
@@ -187,3 +210,13 @@ def _isql(isql: str, port: int, statement: str, attempts: int = 20) -> None:
             return
         time.sleep(0.5)
     raise RuntimeError(f"isql-vt could not run {statement!r}: {output.strip()[-200:]}")
+
+
+EXTERNAL = {"Oxigraph": ("", "/query"), "Virtuoso": ("/sparql-graph-crud", "/sparql")}
+"""The real triplestores the benchmarks start: the path of the URL `kg push` is given, and of the
+query endpoint, after the base URL."""
+
+
+def external_server(name: str, directory: Path, virtuoso_memory_mb: int = 80) -> AbstractContextManager[Server]:
+    """One of `EXTERNAL`, started on a fresh `directory`."""
+    return oxigraph_server(directory) if name == "Oxigraph" else virtuoso_server(directory, virtuoso_memory_mb)

@@ -4,14 +4,11 @@ and view through them; every named query must give the same rows there as on the
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
 
@@ -26,6 +23,7 @@ from kg.query import bindings, named, named_queries
 from kg.remote import MERGED_GRAPH, RemoteStore, remote_graph, request
 from kg.resources import load_query
 from tests.conftest import MINI
+from tests.parity import comparable_rows
 from tests.servers import free_port, oxigraph_server, virtuoso_server
 from tests.test_query import EMPTY_WITHOUT_INGEST
 
@@ -99,32 +97,6 @@ def test_named_graphs_survive_the_push(store: Store) -> None:
     assert [r["source"].rsplit("/", 1)[1] for r in rows if "/source/" in r["source"]] == ["popular-2020", "review-2021"]
 
 
-CONCATENATED = re.compile(r'separator\s*=\s*"([^"]*)".*?\bAS\s+\?(\w+)', re.I | re.S)
-"""(separator, variable) of each GROUP_CONCAT in a query: SPARQL leaves the order of its parts open."""
-
-
-def _comparable(query_text: str, result: results.Result) -> list[tuple]:
-    """Rows in a form engines must agree on: numbers by value (`1E2` = `100`), and GROUP_CONCAT
-    values as sorted parts — SPARQL 1.1 leaves the order of concatenation to the engine, and an
-    aggregate over only unbound values is unbound on Oxigraph and "" on Virtuoso."""
-    separators = {name: sep for sep, name in CONCATENATED.findall(query_text)}
-
-    def term(name: str, value: ox.NamedNode | ox.Literal | ox.BlankNode | None) -> object:
-        if isinstance(value, ox.Literal):
-            if value.datatype.value.endswith(("integer", "decimal", "double", "float", "int", "long")):
-                return Decimal(value.value).normalize()
-            if value.datatype.value.endswith("#boolean"):  # "1" and "true" are one value (Virtuoso writes 1)
-                return value.value in ("true", "1")
-            if name in separators:
-                return tuple(sorted(value.value.split(separators[name]))) if value.value else None
-            return value.value
-        return None if value is None else str(value)
-
-    return sorted(
-        (tuple(term(n, v) for n, v in zip(result.variables, row, strict=True)) for row in result.rows), key=repr
-    )
-
-
 # Parameter values the query has rows for, where CAR-NK and CRS give none (CAR-NK has no approvals,
 # survival estimates or immune-related events).
 _SAMPLES = {
@@ -149,8 +121,10 @@ def test_named_queries_identical_on_every_store(store: Store, graph: kg.TherapyG
     query = named(name)
     remote = remote_graph(store.query)
     for params in _parameter_sets(query):
-        local_rows = _comparable(query.text, results.read(graph.query(query.text, bindings(graph, query, params))))
-        remote_rows = _comparable(query.text, results.read(remote.query(query.text, bindings(remote, query, params))))
+        local_rows = comparable_rows(query.text, results.read(graph.query(query.text, bindings(graph, query, params))))
+        remote_rows = comparable_rows(
+            query.text, results.read(remote.query(query.text, bindings(remote, query, params)))
+        )
         # a comparison of empty answers would prove nothing: only the queries known to find nothing
         # in the curated data (they are tested on data made to disagree in test_query.py) may be empty
         assert bool(local_rows) != (name in EMPTY_WITHOUT_INGEST), f"{name} {params}: {len(local_rows)} rows locally"

@@ -34,9 +34,9 @@ from kg.graph import BASE_IRI
 from kg.query import bindings, named, named_queries
 from kg.registry import ingest_ctgov
 from kg.server import SOCKET_TIMEOUT, Limits, ServerConfig, Worker, negotiate, render_pages
+from tests.parity import CONCATENATED
 from tests.servers import KgServer, kg_server
 from tests.test_query import EMPTY_WITHOUT_INGEST
-from tests.test_remote import CONCATENATED
 
 DATA = Path(__file__).parent / "data"
 SD = "http://www.w3.org/ns/sparql-service-description#"
