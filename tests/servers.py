@@ -94,12 +94,14 @@ def kg_server(store: Path, *args: str) -> Iterator[KgServer]:
 
 
 @contextmanager
-def oxigraph_server(location: Path) -> Iterator[Server]:
-    """The `oxigraph` server from PyPI, as it comes (no union default graph: `kg push` writes the merge)."""
+def oxigraph_server(location: Path, *, read_only: bool = False) -> Iterator[Server]:
+    """The `oxigraph` server from PyPI, as it comes (no union default graph: `kg push` writes the
+    merge); `read_only` starts `serve-read-only`, of which several may share one directory."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = free_port()
+    command = "serve-read-only" if read_only else "serve"
     process = subprocess.Popen(
-        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        [binary, command, "--location", str(location), "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -154,6 +154,24 @@ def test_cli_push(tmp_path: Path, runner: CliRunner) -> None:
     assert "the default graph; every graph holds as many triples as in the build" in result.stdout
 
 
+def test_read_only_replicas_after_a_push(tmp_path: Path, runner: CliRunner) -> None:
+    """docs/scaling.md's Oxigraph recipe: push into a writable server, stop it, and serve the
+    directory read-only from several processes at once, each answering as the embedded store."""
+    location = tmp_path / "oxigraph"
+    with oxigraph_server(location) as writer:
+        assert runner.invoke(app, ["push", "--endpoint", writer]).exit_code == 0
+    local = runner.invoke(app, ["query", "--named", "products-by-modality", "--format", "json"])
+    with oxigraph_server(location, read_only=True) as one, oxigraph_server(location, read_only=True) as other:
+        for replica in (one, other):
+            remote = runner.invoke(
+                app, ["query", "--named", "products-by-modality", "--format", "json", "--endpoint", replica + "/query"]
+            )
+            assert remote.exit_code == 0, remote.output
+            assert json.loads(remote.stdout) == json.loads(local.stdout) != []
+        refused = runner.invoke(app, ["push", "--endpoint", one])
+    assert refused.exit_code == 1 and "read-only" in refused.output
+
+
 def _build_without(source: str, tmp_path: Path) -> Path:
     """A build of the test graph with one source file left out."""
     data = tmp_path / "data"
