@@ -2,7 +2,8 @@
 and `show` on the embedded store, on the rdflib baseline and on real servers after `kg push`.
 
 For each size (default 10^3, 10^4, 10^5 synthetic study records from generate_ctgov.py):
-  - ingest into a fresh store in a child process: records/s, triples/s, peak memory, store size;
+  - ingest into a fresh store in a child process: records/s, triples/s, peak memory, store size,
+    and then the time of a full rebuild (`kg build --force`, as after any change to the data);
   - on the embedded store: the latency of every named query (required parameters bound to car-nk),
     of `compare car-t car-nk` and of `show car-t`, medians of `--runs`;
   - the baseline (unless --no-baseline): curated Turtle plus the ingested N-Quads parsed into an
@@ -105,16 +106,22 @@ def _size_mb(directory: Path) -> float:
 
 def child_ingest(store: Path, records: Path) -> dict:
     from kg.registry import ingest_ctgov
+    from kg.store import build, current_build
 
     start = time.perf_counter()
     report = ingest_ctgov(store, [records])
     seconds = time.perf_counter() - start
+    store_mb, database_mb = _size_mb(store), _size_mb(current_build(store))
+    start = time.perf_counter()
+    build(store, force=True)  # what every change to data/ or the ontology costs at this size
     return {
         "seconds": seconds,
+        "rebuild_s": time.perf_counter() - start,
         "records": len(report.ingested) + len(report.updated),
         "triples": report.triples,
         "problems": len(report.problems),
-        "store_mb": _size_mb(store),
+        "store_mb": store_mb,
+        "database_mb": database_mb,
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -200,7 +207,9 @@ def report(size: int, ingested: dict, ours: dict, theirs: dict | None, servers: 
         f"\n{size:,} study records: ingested {ingested['records']:,} in {ingested['seconds']:.1f} s "
         f"({ingested['records'] / ingested['seconds']:,.0f} records/s, "
         f"{ingested['triples'] / ingested['seconds']:,.0f} triples/s; {ingested['triples']:,} triples), "
-        f"{ingested['problems']} skipped; store {ingested['store_mb']:,.0f} MB; peak RSS {ingested['peak_rss_mb']:,.0f} MB"
+        f"{ingested['problems']} skipped; store {ingested['store_mb']:,.0f} MB (the build's database {ingested['database_mb']:,.0f} MB,"
+        f" the rest the ingested records kept for rebuilds); peak RSS {ingested['peak_rss_mb']:,.0f} MB;"
+        f" full rebuild (kg build --force) {ingested['rebuild_s']:.1f} s"
     )
     print(f"  embedded queries: peak RSS {ours['peak_rss_mb']:,.0f} MB")
     if theirs:
@@ -231,11 +240,11 @@ def report(size: int, ingested: dict, ours: dict, theirs: dict | None, servers: 
         ((n, r) for n, r in ours["queries"].items() if n != "show car-t"),
         key=lambda item: float("inf") if item[1]["seconds"] is None else item[1]["seconds"],
     )
-    per_triple = ingested["store_mb"] * 2**20 / max(ingested["triples"], 1)
+    per_triple = ingested["database_mb"] * 2**20 / max(ingested["triples"], 1)
     print(
         f"  goals: every query and compare < 1 s: {'met' if (slowest[1]['seconds'] or 99) < 1 else f'not met ({slowest[0]})'};"
         f" ingest < 60 s: {'met' if ingested['seconds'] < 60 else 'not met'};"
-        f" store {per_triple:.0f} B/triple < 250: {'met' if per_triple < 250 else 'not met'}",
+        f" database {per_triple:.0f} B/triple < 250: {'met' if per_triple < 250 else 'not met'}",
         flush=True,
     )
 
