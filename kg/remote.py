@@ -29,7 +29,7 @@ from kg import vocab
 from kg.errors import KgError, QueryError
 from kg.graph import Answer, TherapyGraph, solutions
 from kg.resources import load_query
-from kg.sparqltext import has_dataset_clause, with_dataset
+from kg.sparqltext import has_dataset_clause, with_dataset, with_values
 
 TIMEOUT = 60.0
 MERGED_GRAPH = vocab.GRAPH + "merged"
@@ -101,10 +101,25 @@ class RemoteStore:
         if self._dataset is None:
             self._dataset = ([], [])
             if self._ask([("query", _prologue(vocab.PREFIXES) + load_query("has-merged-graph"))]):
-                project_graphs = self._ask([("query", _prologue(vocab.PREFIXES) + load_query("project-graphs"))])
-                graphs = sorted(row["g"].value for row in solutions(project_graphs))
+                graphs = sorted(self.project_graphs())
                 self._dataset = ([MERGED_GRAPH], [g for g in graphs if g != MERGED_GRAPH])
         return self._dataset
+
+    def project_graphs(self, prefix: str = "") -> list[str]:
+        """The project's named graphs on the store (those whose IRI's MD5 starts with `prefix`).
+        Stores cut answers short without saying so (Virtuoso at its ResultSetMaxRows, 10,000 as
+        Debian ships it), so a listing counts only if it holds as many graphs as a count of them
+        says; else it is asked again in sixteen parts, by the next hex digit of the MD5."""
+
+        def ask(name: str) -> list[ox.QuerySolution]:
+            text = _prologue(vocab.PREFIXES) + with_values(load_query(name), {"prefix": ox.Literal(prefix)})
+            return list(solutions(self._ask([("query", text)])))
+
+        [count] = ask("project-graph-count")
+        listed = [row["g"].value for row in ask("project-graphs")]
+        if len(listed) >= int(count["n"].value) or len(prefix) == 32:
+            return listed
+        return [g for digit in "0123456789abcdef" for g in self.project_graphs(prefix + digit)]
 
     def _ask(self, form: list[tuple[str, str]]) -> Answer:
         try:

@@ -141,23 +141,27 @@ ServerThreads = 10
 MaxClientConnections = 10
 
 [SPARQL]
-ResultSetMaxRows = 100000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 60
 """
 
 
 @contextmanager
-def virtuoso_server(directory: Path, memory_mb: int = 80) -> Iterator[Server]:
+def virtuoso_server(directory: Path, memory_mb: int = 80, max_rows: int = 100_000) -> Iterator[Server]:
     """Debian's Virtuoso 7 on loopback (installed by scripts/install_system.sh), its Graph Store
     open to unauthenticated PUT, with `memory_mb` of page buffers (Virtuoso's own advice: about
-    two thirds of the memory it may use); yields the base URL (`/sparql`, `/sparql-graph-crud`)."""
+    two thirds of the memory it may use) and answers cut at `max_rows` rows, as Virtuoso does
+    without saying so; yields the base URL (`/sparql`, `/sparql-graph-crud`)."""
     binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
     if not (binary and isql):
         raise RuntimeError("Virtuoso is not installed: run scripts/install_system.sh")
     sql, http = free_port(), free_port()
-    (directory / "www").mkdir(parents=True)
+    new = not (directory / "virtuoso.db").exists()  # a directory served before keeps its database
+    (directory / "www").mkdir(parents=True, exist_ok=True)
     (directory / "virtuoso.ini").write_text(
-        _VIRTUOSO_INI.format(d=directory, sql=sql, http=http, buffers=memory_mb * 128, dirty=memory_mb * 75)
+        _VIRTUOSO_INI.format(
+            d=directory, sql=sql, http=http, buffers=memory_mb * 128, dirty=memory_mb * 75, max_rows=max_rows
+        )
     )
     process = subprocess.Popen(
         [binary, "+foreground", "+configfile", str(directory / "virtuoso.ini")],
@@ -169,7 +173,8 @@ def virtuoso_server(directory: Path, memory_mb: int = 80) -> Iterator[Server]:
     base = Server.at(f"http://127.0.0.1:{http}", process)
     try:
         _wait_for_status(base + "/sparql", process, deadline=90.0)
-        _isql(isql, sql, 'GRANT SPARQL_UPDATE TO "SPARQL";')
+        if new:
+            _isql(isql, sql, 'GRANT SPARQL_UPDATE TO "SPARQL";')
         yield base
     finally:
         process.terminate()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
 
@@ -144,6 +145,24 @@ def test_cli_query_compare_show_and_view_through_the_endpoint(store: Store, runn
     view = runner.invoke(app, ["view", "car-t", "car-nk", "-o", str(tmp_path / "v.html"), "--endpoint", endpoint])
     assert view.exit_code == 0, view.output
     assert "Testacel" in (tmp_path / "v.html").read_text(encoding="utf-8")
+
+
+GRAPHS_WITH_FACTS = "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def test_a_store_that_cuts_answers_short_still_gets_every_graph_named(tmp_path: Path, graph: kg.TherapyGraph) -> None:
+    """Virtuoso returns at most ResultSetMaxRows rows (10,000 as Debian ships it) and says
+    nothing: with a cap of 10 rows and twice as many graphs, the FROM NAMED list of every query must
+    still hold all of them, or answers lose the facts of the graphs left out."""
+    with virtuoso_server(tmp_path / "virtuoso") as base:
+        push(graph.location, base + "/sparql-graph-crud")
+    with virtuoso_server(tmp_path / "virtuoso", max_rows=10) as base:  # the same database, capped
+        remote = RemoteStore(base + "/sparql")
+        defaults, named_graphs = remote.dataset()
+        expected = {g.value for g in graph.store.named_graphs() if isinstance(g, ox.NamedNode)}
+        assert len(expected) > 20 and (defaults, set(named_graphs)) == ([MERGED_GRAPH], expected)
+        answer = remote_graph(base + "/sparql").select(GRAPHS_WITH_FACTS)
+    assert answer == graph.select(GRAPHS_WITH_FACTS) and answer[0]["n"] == len(expected)
 
 
 def test_cli_push(tmp_path: Path, runner: CliRunner) -> None:
