@@ -11,7 +11,8 @@ the dataset of every query that names none itself: FROM `MERGED_GRAPH` and FROM 
 project's other graphs (Virtuoso finds nothing in `GRAPH <iri>` unless the graph is named, though
 its `GRAPH ?g` ranges over every graph; as protocol parameters, Virtuoso echoes each one as a
 response header, past what HTTP clients accept). The query then grows by one clause per named
-graph: fine for the curated graph, heavy with tens of thousands of ingested records.
+graph: fine for the curated graph and a few thousand ingested records, refused by Virtuoso past
+about 4,000 named graphs, which the error then says (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from kg.resources import load_query
 from kg.sparqltext import has_dataset_clause, with_dataset, with_values
 
 TIMEOUT = 60.0
+NAMED_GRAPHS_ACCEPTED = 4_000
+"""Named graphs Virtuoso 7 takes in one query's dataset: 4,000 worked, 8,000 were refused
+("Too many arguments for standard built-in function")."""
 MERGED_GRAPH = vocab.GRAPH + "merged"
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 
@@ -83,7 +87,7 @@ class RemoteStore:
         default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
     ) -> Answer:
-        sparql = query
+        sparql, named = query, list[str]()
         if default_graph is None and named_graphs is None and not has_dataset_clause(sparql):
             defaults, named = self.dataset()
             if defaults:
@@ -92,7 +96,17 @@ class RemoteStore:
         if default_graph is not None or named_graphs is not None:
             form += [("default-graph-uri", g.value) for g in default_graph or [] if isinstance(g, ox.NamedNode)]
             form += [("named-graph-uri", g.value) for g in named_graphs or [] if isinstance(g, ox.NamedNode)]
-        return self._ask(form)
+        try:
+            return self._ask(form)
+        except QueryError as error:
+            if len(named) <= NAMED_GRAPHS_ACCEPTED:
+                raise
+            raise QueryError(
+                f"{error}\nThe query named the store's {len(named):,} graphs (FROM NAMED), as it must on a "
+                f"store without a default graph of its own; Virtuoso refuses more than about "
+                f"{NAMED_GRAPHS_ACCEPTED:,}. Query it with your own SPARQL, or use a store with a default "
+                "graph (the Oxigraph server): see docs/scaling.md."
+            ) from None
 
     def dataset(self) -> tuple[list[str], list[str]]:
         """The default and named graphs to name in queries: none where the store's default graph

@@ -165,6 +165,29 @@ def test_a_store_that_cuts_answers_short_still_gets_every_graph_named(tmp_path: 
     assert answer == graph.select(GRAPHS_WITH_FACTS) and answer[0]["n"] == len(expected)
 
 
+def test_too_many_graphs_for_virtuoso_is_said_plainly(
+    tmp_path: Path, graph: kg.TherapyGraph, runner: CliRunner
+) -> None:
+    """Virtuoso's SPARQL compiler refuses a dataset of some thousands of named graphs; past that
+    (8,000 ingested records, here stand-ins of one triple each) a command says why and exits 1."""
+    with virtuoso_server(tmp_path / "virtuoso") as base:
+        push(graph.location, base + "/sparql-graph-crud")
+        for start in range(0, 8_000, 250):
+            blocks = " ".join(
+                f"GRAPH <{vocab.SOURCE}ctgov-NCT9{n:07d}> {{ <{vocab.RESOURCE}NCT9{n:07d}> a tkg:Trial }}"
+                for n in range(start, start + 250)
+            )
+            request(
+                base + "/sparql",
+                data=f"PREFIX tkg: <{vocab.TKG}> INSERT DATA {{ {blocks} }}".encode(),
+                method="POST",
+                headers={"Content-Type": "application/sparql-update"},
+            )
+        result = runner.invoke(app, ["compare", "car-t", "car-nk", "--endpoint", base + "/sparql"])
+    assert result.exit_code == 1, result.output
+    assert "named the store's 8,0" in result.output and "docs/scaling.md" in result.output
+
+
 def test_cli_push(tmp_path: Path, runner: CliRunner) -> None:
     with oxigraph_server(tmp_path / "oxigraph") as base:
         result = runner.invoke(app, ["push", "--endpoint", base])
