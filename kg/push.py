@@ -56,7 +56,7 @@ CHECK_TIMEOUT = 900.0
 """Seconds an upload or a count may keep the store busy before it answers: at 10^5 records
 Virtuoso's count took over a minute."""
 PARALLEL = 2
-"""Requests in flight at once. More is slower on Virtuoso, whose writers wait on each other's
+"""Requests in flight at once. Four is slower on Virtuoso, whose writers wait on each other's
 locks: 10^4 records took 29.7 s one request at a time, 29.9 s two and 42.1 s four."""
 RETRIES = 3
 DEFAULT = "default"
@@ -339,9 +339,11 @@ def _update_in_batches(
 
 
 def _in_parallel(tasks: Iterator[Callable[[], None]]) -> None:
-    """Run the requests `tasks` make, PARALLEL at a time, taking the next task only when few are
-    waiting, so that the build is read a little ahead of the store, not all at once."""
-    with ThreadPoolExecutor(PARALLEL) as pool:
+    """Run `tasks` (each makes one request) PARALLEL at a time, taking the next one only when few
+    wait, so that the build is not all read into memory ahead of the store; on the first failure
+    the tasks not yet started are dropped and the failure raised."""
+    pool = ThreadPoolExecutor(PARALLEL)
+    try:
         pending: set[Future[None]] = set()
         for task in tasks:
             if len(pending) >= 2 * PARALLEL:
@@ -351,6 +353,8 @@ def _in_parallel(tasks: Iterator[Callable[[], None]]) -> None:
             pending.add(pool.submit(task))
         for future in pending:
             future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _blank(triple: ox.Triple) -> bool:

@@ -87,7 +87,8 @@ class RemoteStore:
         default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None,
         named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
     ) -> Answer:
-        sparql, named = query, list[str]()
+        sparql = query
+        named: list[str] = []
         if default_graph is None and named_graphs is None and not has_dataset_clause(sparql):
             defaults, named = self.dataset()
             if defaults:
@@ -103,9 +104,9 @@ class RemoteStore:
                 raise
             raise QueryError(
                 f"{error}\nThe query named the store's {len(named):,} graphs (FROM NAMED), as it must on a "
-                f"store without a default graph of its own; Virtuoso refuses more than about "
-                f"{NAMED_GRAPHS_ACCEPTED:,}. Query it with your own SPARQL, or use a store with a default "
-                "graph (the Oxigraph server): see docs/scaling.md."
+                f"store without a default graph of its own, and Virtuoso refuses more than about "
+                f"{NAMED_GRAPHS_ACCEPTED:,}: if that is the cause, query it with your own SPARQL, or use a "
+                "store with a default graph (the Oxigraph server); see docs/scaling.md."
             ) from None
 
     def dataset(self) -> tuple[list[str], list[str]]:
@@ -129,9 +130,11 @@ class RemoteStore:
             text = _prologue(vocab.PREFIXES) + with_values(load_query(name), {"prefix": ox.Literal(prefix)})
             return list(solutions(self._ask([("query", text)])))
 
-        [count] = ask("project-graph-count")
+        count = int(ask("project-graph-count")[0]["n"].value)
+        if count == 0:
+            return []
         listed = [row["g"].value for row in ask("project-graphs")]
-        if len(listed) >= int(count["n"].value) or len(prefix) == 32:
+        if len(listed) >= count or len(prefix) == 32:
             return listed
         return [g for digit in "0123456789abcdef" for g in self.project_graphs(prefix + digit)]
 

@@ -225,5 +225,5 @@ query endpoint, after the base URL."""
 
 
 def external_server(name: str, directory: Path, virtuoso_memory_mb: int = 80) -> AbstractContextManager[Server]:
-    """One of `EXTERNAL`, started on a fresh `directory`."""
+    """One of `EXTERNAL`, started on `directory` (a new one for an empty store)."""
     return oxigraph_server(directory) if name == "Oxigraph" else virtuoso_server(directory, virtuoso_memory_mb)

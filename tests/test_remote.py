@@ -4,6 +4,7 @@ and view through them; every named query must give the same rows there as on the
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,6 +159,8 @@ def test_a_store_that_cuts_answers_short_still_gets_every_graph_named(tmp_path: 
         push(graph.location, base + "/sparql-graph-crud")
     with virtuoso_server(tmp_path / "virtuoso", max_rows=10) as base:  # the same database, capped
         remote = RemoteStore(base + "/sparql")
+        capped = remote.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", default_graph=[], named_graphs=[])
+        assert len(list(solutions(capped))) == 10
         defaults, named_graphs = remote.dataset()
         expected = {g.value for g in graph.store.named_graphs() if isinstance(g, ox.NamedNode)}
         assert len(expected) > 20 and (defaults, set(named_graphs)) == ([MERGED_GRAPH], expected)
@@ -185,7 +188,8 @@ def test_too_many_graphs_for_virtuoso_is_said_plainly(
             )
         result = runner.invoke(app, ["compare", "car-t", "car-nk", "--endpoint", base + "/sparql"])
     assert result.exit_code == 1, result.output
-    assert "named the store's 8,0" in result.output and "docs/scaling.md" in result.output
+    assert "Too many arguments" in result.output and "docs/scaling.md" in result.output
+    assert re.search(r"named the store's 8,0\d\d graphs", result.output)
 
 
 def test_cli_push(tmp_path: Path, runner: CliRunner) -> None:
@@ -203,13 +207,14 @@ def test_read_only_replicas_after_a_push(tmp_path: Path, runner: CliRunner) -> N
     with oxigraph_server(location) as writer:
         assert runner.invoke(app, ["push", "--endpoint", writer]).exit_code == 0
     local = runner.invoke(app, ["query", "--named", "products-by-modality", "--format", "json"])
+    assert local.exit_code == 0 and json.loads(local.stdout)["results"]["bindings"], local.output
     with oxigraph_server(location, read_only=True) as one, oxigraph_server(location, read_only=True) as other:
         for replica in (one, other):
             remote = runner.invoke(
                 app, ["query", "--named", "products-by-modality", "--format", "json", "--endpoint", replica + "/query"]
             )
             assert remote.exit_code == 0, remote.output
-            assert json.loads(remote.stdout) == json.loads(local.stdout) != []
+            assert json.loads(remote.stdout) == json.loads(local.stdout)
         refused = runner.invoke(app, ["push", "--endpoint", one])
     assert refused.exit_code == 1 and "read-only" in refused.output
 
