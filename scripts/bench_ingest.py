@@ -50,7 +50,8 @@ class _OverTime(Exception):
 def _timed(function: Callable[[], str], runs: int, timeout: float) -> dict[str, float | str | None]:
     """Median seconds of `runs` calls (None if one passes the timeout) and a digest of the answer.
     A call is the query, reading its whole answer into Python and its normal form for the
-    comparison between stores: the time until a program holds the answer. The embedded engine
+    comparison between stores: an upper bound of what a program waits for (the normal form is a
+    large share of it for answers of tens of thousands of rows). The embedded engine
     cannot be interrupted inside one query, so there the timeout is noticed when it returns."""
 
     def on_alarm(signum: int, frame: object) -> None:
