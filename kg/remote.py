@@ -126,14 +126,15 @@ class RemoteStore:
         Debian ships it), so a listing counts only if it holds as many graphs as a count of them
         says; else it is asked again in sixteen parts, by the next hex digit of the MD5."""
 
-        def ask(name: str) -> list[ox.QuerySolution]:
-            text = _prologue(vocab.PREFIXES) + with_values(load_query(name), {"prefix": ox.Literal(prefix)})
-            return list(solutions(self._ask([("query", text)])))
+        listing = with_values(load_query("project-graphs"), {"prefix": ox.Literal(prefix)})
 
-        count = int(ask("project-graph-count")[0]["n"].value)
+        def ask(query: str) -> list[ox.QuerySolution]:
+            return list(solutions(self._ask([("query", _prologue(vocab.PREFIXES) + query)])))
+
+        count = int(ask(f"SELECT (COUNT(*) AS ?n) WHERE {{\n{listing}\n}}")[0]["n"].value)
         if count == 0:
             return []
-        listed = [row["g"].value for row in ask("project-graphs")]
+        listed = [row["g"].value for row in ask(listing)]
         if len(listed) >= count or len(prefix) == 32:
             return listed
         return [g for digit in "0123456789abcdef" for g in self.project_graphs(prefix + digit)]
