@@ -24,14 +24,11 @@ def load_dataset(extra_nquads: Path | None = None, *, derived: bool = True) -> r
         dataset.parse(extra_nquads, format="nquads")
     if derived:  # what a build derives, in the same order
         graph = dataset.graph(rdflib.URIRef(derive.DERIVED_GRAPH))
-        for query, subject, predicate, value in (
-            (derive.LINEAGES, "therapy", "lineage", "holder"),
-            (derive.EVIDENCE, "node", "evidenceOf", "therapy"),
-        ):
+        for query, subject, predicate, value in derive.LINKS:
             for row in list(dataset.query(prepareQuery(query, initNs=vocab.PREFIXES))):
-                graph.add((row[subject], rdflib.URIRef(vocab.TKG + predicate), row[value]))
+                graph.add((row[subject], rdflib.URIRef(predicate.value), row[value]))
         lineages: dict[str, set[str]] = defaultdict(set)
-        for therapy, holder in graph.subject_objects(rdflib.URIRef(vocab.TKG + "lineage")):
+        for therapy, holder in graph.subject_objects(rdflib.URIRef(derive.LINEAGE.value)):
             lineages[str(therapy)].add(str(holder))
         rows = [
             (
