@@ -16,11 +16,6 @@ default graph as their merge.
   narrower modalities'), phase and overall status (`tkg:TrialCount`, the trial-counts graph), and
   the ingested ones per therapy and phase (`tkg:RegisteredTrialCount`, the registry-summary graph,
   the row comparisons show). Counting a modality's subtree at query time took 10 s at 10^5 records.
-- Everything goes into the store in one bulk load: the curated graphs, the ingested records and,
-  last, what is derived from them (`loaded_with_derivations`). A write after the bulk load sets
-  RocksDB compacting, and the compacted files take more room: at 10^5 records the build was
-  1,725 MB with the derivations written afterwards, against 1,001 MB for the records bulk-loaded
-  alone. The derivations run on a small in-memory copy of what they read.
 - The default graph is the RDF merge of all named graphs, written as they are loaded (`with_merge`): each distinct triple once. Oxigraph's
   union default graph is a bag (a fact stated by three sources matched three times, inflating
   COUNT), and a store without a union setting answers nothing; a stored merge is a set everywhere.
@@ -28,7 +23,6 @@ default graph as their merge.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -55,34 +49,6 @@ Also run by the rdflib baseline (scripts/rdflib_baseline.py)."""
 TRIAL_COUNTS_GRAPH = vocab.GRAPH + "trial-counts"
 REGISTRY_SUMMARY_GRAPH = vocab.GRAPH + "registry-summary"
 ALL_TRIALS = load_query("all-trials")  # also run by the rdflib baseline
-DERIVED_GRAPHS = (DERIVED_GRAPH, TRIAL_COUNTS_GRAPH, REGISTRY_SUMMARY_GRAPH)
-_NAME = re.compile(r"\b(" + "|".join(vocab.PREFIXES) + r"):([\w-]+)|(?<![\w?$])a(?=\s)")
-READ_FROM_RECORDS = frozenset(
-    ox.NamedNode(vocab.PREFIXES[m[1]] + m[2] if m[1] else vocab.PREFIXES["rdf"] + "type")
-    for text in (*(query for query, *_ in LINKS), ALL_TRIALS)
-    for m in _NAME.finditer(text)
-)
-"""Every term the derivation queries name: the statements of ingested records with one of these as
-predicate are all the derivations can read of them."""
-
-
-def loaded_with_derivations(curated: Iterable[ox.Quad], records: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-    """The quads of a build, each with its triple in the merge, for one bulk load: the curated
-    quads, the ingested records' and then what the build derives from them, worked out in memory
-    from the curated graphs and the records' statements the derivations read."""
-    reader, read = ox.Store(), list(with_merge(curated))
-    yield from read
-    for quad in with_merge(records):
-        yield quad
-        if quad.predicate in READ_FROM_RECORDS:
-            read.append(quad)
-            if len(read) == 100_000:  # in the reader rather than as Python objects: less memory
-                reader.bulk_extend(read)
-                read.clear()
-    reader.bulk_extend(read)
-    complete(reader)
-    for graph in DERIVED_GRAPHS:
-        yield from with_merge(reader.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
 
 def complete(store: ox.Store) -> None:
@@ -162,7 +128,7 @@ def with_merge(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
     for quad in quads:
         yield quad
         if quad.graph_name != default:
-            yield ox.Quad(quad.subject, quad.predicate, quad.object)  # naming the default graph took 1.6x as long
+            yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
 
 
 def merge_into_default_graph(store: ox.Store) -> None:

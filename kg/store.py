@@ -130,17 +130,16 @@ def build(
     in_memory = records is None or records.stat().st_size <= SNAPSHOT_RECORDS_BYTES
     try:
         store = ox.Store() if in_memory else ox.Store(str(tmp))
-        try:  # no name holds the parser: a failed load's traceback would keep the records file open
-            store.bulk_extend(
-                derive.loaded_with_derivations(
-                    quads, ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS) if records else ()
-                )
-            )
-        except SyntaxError as error:
-            raise BuildError(
-                f"The ingested records {records} are damaged ({error}); the previous store is "
-                f"unchanged. Move the folder {records.parent if records else ''} aside and ingest the files again."
-            ) from None
+        store.bulk_extend(derive.with_merge(quads))  # every load also writes the default graph, the merge
+        if records is not None:
+            try:
+                store.bulk_extend(derive.with_merge(ox.parse(path=str(records), format=ox.RdfFormat.N_QUADS)))
+            except SyntaxError as error:
+                raise BuildError(
+                    f"The ingested records {records} are damaged ({error}); the previous store is "
+                    f"unchanged. Move the folder {records.parent} aside and ingest the files again."
+                ) from None
+        derive.complete(store)
         total = len(store) - _default_graph_size(store)
         if in_memory:
             tmp.mkdir()
