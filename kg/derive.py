@@ -128,7 +128,7 @@ def with_merge(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
     for quad in quads:
         yield quad
         if quad.graph_name != default:
-            yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
+            yield ox.Quad(quad.subject, quad.predicate, quad.object)  # naming the default graph took 2.5x as long
 
 
 def merge_into_default_graph(store: ox.Store) -> None:
