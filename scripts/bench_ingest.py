@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +41,7 @@ from kg.graph import TherapyGraph  # noqa: E402
 from tests.servers import EXTERNAL, external_server  # noqa: E402
 
 BASELINE_QUERIES = ["trials-by-modality-and-phase", "adverse-event-rates"]  # rdflib takes minutes on the rest
+T = TypeVar("T")
 Measured = dict[str, dict[str, float | str | None]]  # name: {"seconds": median or None, "answer": digest}
 
 
@@ -47,19 +49,21 @@ class _OverTime(Exception):
     """Raised by the alarm; not an OSError, so no HTTP client mistakes it for a network failure."""
 
 
-def _timed(function: Callable[[], str], runs: int, timeout: float) -> dict[str, float | str | None]:
-    """Median seconds of `runs` calls (None if one passes the timeout) and a digest of the answer.
-    A call is the query, reading its whole answer into Python and its normal form for the
-    comparison between stores: an upper bound of what a program waits for (the normal form is a
-    large share of it for answers of tens of thousands of rows). The embedded engine
-    cannot be interrupted inside one query, so there the timeout is noticed when it returns."""
+def _timed(
+    function: Callable[[], T], digest: Callable[[T], str], runs: int, timeout: float
+) -> dict[str, float | str | None]:
+    """Median seconds of `runs` calls (None if one passes the timeout) and a digest of the last
+    answer. A call is what a program waits for: the query with its whole answer read into Python, or
+    the command's JSON; the answer's normal form for the comparison between stores is made after
+    the clock stops (for answers of tens of thousands of rows it took as long as the query). The
+    embedded engine cannot be interrupted inside one query, so there the timeout is noticed when it
+    returns."""
 
     def on_alarm(signum: int, frame: object) -> None:
         raise _OverTime
 
     signal.signal(signal.SIGALRM, on_alarm)
     times: list[float] = []
-    answer = None
     try:
         for _ in range(runs):
             signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -72,7 +76,7 @@ def _timed(function: Callable[[], str], runs: int, timeout: float) -> dict[str, 
     except Exception as error:  # a store that fails a query is a result to report, not a crash
         signal.setitimer(signal.ITIMER_REAL, 0)
         return {"seconds": None, "answer": f"error: {str(error)[:200]}"}
-    return {"seconds": statistics.median(times), "answer": answer}
+    return {"seconds": statistics.median(times), "answer": digest(answer)}
 
 
 def _digest(document: object) -> str:
@@ -92,16 +96,21 @@ def _measure(graph: TherapyGraph, runs: int, timeout: float, names: list[str], s
         query = named(name)
         values = bindings(graph, query, {p.name: "car-nk" for p in query.parameters if p.required})
 
-        def run(q=query.text, v=values) -> str:
-            return _digest(comparable_rows(q, results.read(graph.query(q, v))))
-
-        measured[name] = _timed(run, runs, timeout)
+        measured[name] = _timed(
+            lambda q=query.text, v=values: results.read(graph.query(q, v)),
+            lambda answer, q=query.text: _digest(comparable_rows(q, answer)),
+            runs,
+            timeout,
+        )
     measured["compare car-t car-nk"] = _timed(
-        lambda: _digest(json.loads(report.render_json(compare(graph, ["car-t", "car-nk"])))), runs, timeout
+        lambda: report.render_json(compare(graph, ["car-t", "car-nk"])),
+        lambda text: _digest(json.loads(text)),
+        runs,
+        timeout,
     )
     if show:
         measured["show car-t"] = _timed(
-            lambda: _digest(render.description_json(graph.describe("car-t"))), runs, timeout
+            lambda: render.description_json(graph.describe("car-t")), _digest, runs, timeout
         )
     return measured
 
