@@ -114,6 +114,7 @@ def test_approval_timeline_is_in_date_order(graph: kg.TherapyGraph) -> None:
 
 
 WITHDRAWN_LIST = SRC + "fda-withdrawn-cancer-accelerated-approvals"
+WITHDRAWN_LIST_2026 = SRC + "fda-withdrawn-cancer-accelerated-approvals-2026"
 
 
 def test_withdrawn_indications_give_both_dates_and_the_regulators_list(graph: kg.TherapyGraph) -> None:
@@ -123,16 +124,27 @@ def test_withdrawn_indications_give_both_dates_and_the_regulators_list(graph: kg
         ("Opdivo (nivolumab)", "small cell lung cancer", dt.date(2018, 8, 16), dt.date(2020, 12, 29)),
         ("Imfinzi (durvalumab)", "urothelial carcinoma", dt.date(2017, 5, 1), dt.date(2021, 2, 19)),
         ("Keytruda (pembrolizumab)", "small cell lung cancer", dt.date(2019, 6, 17), dt.date(2021, 3, 30)),
+        ("Tecentriq (atezolizumab)", "urothelial carcinoma", dt.date(2016, 5, 18), dt.date(2021, 4, 13)),
         ("Opdivo (nivolumab)", "hepatocellular carcinoma", dt.date(2017, 9, 22), dt.date(2021, 7, 23)),
         ("Tecentriq (atezolizumab)", "triple-negative breast cancer", dt.date(2019, 3, 8), dt.date(2021, 10, 6)),
+        (
+            "Keytruda (pembrolizumab)",
+            "gastric or gastro-oesophageal junction adenocarcinoma",
+            dt.date(2017, 9, 22),
+            dt.date(2022, 2, 4),
+        ),
     }
     assert [r["withdrawn"] for r in rows] == sorted(r["withdrawn"] for r in rows)
-    assert {r["sources"] for r in rows} == {WITHDRAWN_LIST} and {r["pathway"] for r in rows} == {"accelerated approval"}
+    # every withdrawal is FDA's: the 2026 list states all seven, the 2021 archive copy the five it held
+    assert all(WITHDRAWN_LIST_2026 in r["sources"].split() for r in rows)
+    assert sum(WITHDRAWN_LIST in r["sources"].split() for r in rows) == 5
+    assert {r["pathway"] for r in rows} == {"accelerated approval"}
 
 
 def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "withdrawn-indications", therapy="PD-1 inhibitor")
     assert sorted(r["product"] for r in rows) == [
+        "Keytruda (pembrolizumab)",
         "Keytruda (pembrolizumab)",
         "Opdivo (nivolumab)",
         "Opdivo (nivolumab)",
@@ -143,7 +155,10 @@ def test_withdrawn_indications_of_one_class(graph: kg.TherapyGraph) -> None:
 def test_pending_accelerated_approvals_leave_out_converted_and_withdrawn(graph: kg.TherapyGraph) -> None:
     rows = ask(graph, "accelerated-approvals-pending")
     pending = {(r["product"], r["indication"], r["approved"]) for r in rows}
-    assert ("Breyanzi (lisocabtagene maraleucel)", "follicular lymphoma", dt.date(2024, 5, 15)) in pending
+    assert ("Breyanzi (lisocabtagene maraleucel)", "chronic lymphocytic leukaemia", dt.date(2024, 3, 14)) in pending
+    assert not any(  # converted on 20 February 2026, FDA's 2026 verified-benefit list says
+        p == "Breyanzi (lisocabtagene maraleucel)" and i == "follicular lymphoma" for p, i, _ in pending
+    )
     assert (
         "Keytruda (pembrolizumab)",
         "triple-negative breast cancer",
@@ -236,7 +251,10 @@ def test_approval_timeline_credits_each_date_to_its_sources_and_notes_known_erro
     rows = [r for r in ask(graph, "approval-timeline") if r["product"] == "Abecma (idecabtagene vicleucel)"]
     first = rows[0]
     assert first["date"] == dt.date(2021, 3, 26)
-    assert first["sources"] == SRC + "drugs-com-abecma-history"  # the approval summary gives no day
+    assert set(first["sources"].split()) == {  # the approval summary gives no day
+        SRC + "drugs-com-abecma-history",
+        SRC + "fda-oncology-approval-notifications-2025",
+    }
     assert first["knownErrors"] == SRC + "ons-voice-2021-abecma states 2021-03-27"
     assert dt.date(2021, 3, 27) not in [r["date"] for r in rows]
 
@@ -245,9 +263,13 @@ def test_disagreements_cover_approval_dates_and_mark_known_errors(graph: kg.Ther
     rows = [r for r in ask(graph, "source-disagreements") if r["property"] == "approval date"]
     assert {(r["value"], r["source"], r["knownError"]) for r in rows} == {
         ("2021-03-26", SRC + "drugs-com-abecma-history", None),
+        ("2021-03-26", SRC + "fda-oncology-approval-notifications-2025", None),
         ("2021-03-27", SRC + "ons-voice-2021-abecma", RES + "ons-voice-2021-abecma-date-error"),
         ("2022-05-25", SRC + "ema-orphan-carvykti-mm", None),
         ("2022-05-26", SRC + "mm-hub-2022-cilta-cel-ec", RES + "mm-hub-2022-cilta-cel-ec-date-error"),
+        # FDA's list of ongoing accelerated approvals dates Breyanzi in CLL a week after the news report
+        ("2024-03-14", SRC + "aabb-2024-breyanzi-cll", None),
+        ("2024-03-21", SRC + "fda-ongoing-cancer-accelerated-approvals-2026", None),
     }
 
 
@@ -306,6 +328,7 @@ def test_the_first_original_fda_approval_meets_the_curated_one(drugsatfda_loaded
     dates = [r for r in graph.select(named("source-disagreements").text) if r["property"] == "approval date"]
     assert {r["subject"] for r in dates} == {  # the curated disagreements only
         "FDA approval of Abecma, 2021",
+        "FDA approval of Breyanzi for CLL/SLL, 2024",
         "EU conditional marketing authorisation of Carvykti, 2022",
     }
 
