@@ -133,9 +133,11 @@ def test_withdrawn_indications_give_both_dates_and_the_regulators_list(graph: kg
             dt.date(2017, 9, 22),
             dt.date(2022, 2, 4),
         ),
+        # cisplatin-ineligible urothelial carcinoma: on FDA's 2026 list (and its 2024 copy), not the 2021 one
+        ("Tecentriq (atezolizumab)", "urothelial carcinoma", dt.date(2017, 4, 17), dt.date(2022, 12, 2)),
     }
     assert [r["withdrawn"] for r in rows] == sorted(r["withdrawn"] for r in rows)
-    # every withdrawal is FDA's: the 2026 list states all seven, the 2021 archive copy the five it held
+    # every withdrawal is FDA's: the 2026 list states all eight, the 2021 archive copy the five it held
     assert all(WITHDRAWN_LIST_2026 in r["sources"].split() for r in rows)
     assert sum(WITHDRAWN_LIST in r["sources"].split() for r in rows) == 5
     assert {r["pathway"] for r in rows} == {"accelerated approval"}
@@ -270,6 +272,16 @@ def test_disagreements_cover_approval_dates_and_mark_known_errors(graph: kg.Ther
         # FDA's list of ongoing accelerated approvals dates Breyanzi in CLL a week after the news report
         ("2024-03-14", SRC + "aabb-2024-breyanzi-cll", None),
         ("2024-03-21", SRC + "fda-ongoing-cancer-accelerated-approvals-2026", None),
+        # FDA's notification lists date three approvals a day or three after FDA's notices do
+        ("2017-07-31", SRC + "fda-2017-nivolumab-colorectal", None),
+        ("2017-07-31", SRC + "fda-verified-cancer-accelerated-approvals-2026", None),
+        ("2017-08-01", SRC + "fda-hematology-oncology-approvals-2017-2020", None),
+        ("2020-03-27", SRC + "fda-2020-durvalumab-es-sclc", None),
+        ("2020-03-30", SRC + "fda-hematology-oncology-approvals-2017-2020", None),
+        ("2020-03-30", SRC + "fda-oncology-approval-notifications-2025", None),
+        ("2021-08-17", SRC + "fda-2021-dostarlimab-dmmr-solid-tumours", None),
+        ("2021-08-17", SRC + "fda-ongoing-cancer-accelerated-approvals-2026", None),
+        ("2021-08-18", SRC + "fda-oncology-approval-notifications-2025", None),
     }
 
 
@@ -330,6 +342,9 @@ def test_the_first_original_fda_approval_meets_the_curated_one(drugsatfda_loaded
         "FDA approval of Abecma, 2021",
         "FDA approval of Breyanzi for CLL/SLL, 2024",
         "EU conditional marketing authorisation of Carvykti, 2022",
+        "FDA approval of Opdivo for previously treated MSI-H or dMMR metastatic colorectal cancer, 2017",
+        "FDA approval of Imfinzi with etoposide and platinum for first-line extensive-stage SCLC, 2020",
+        "FDA accelerated approval of Jemperli for dMMR recurrent or advanced solid tumours, 2021",
     }
 
 
