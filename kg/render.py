@@ -97,6 +97,7 @@ def description_json(description: Description) -> dict[str, Any]:
                 "id": item.id,
                 "label": evidence_label(item),
                 "fields": {name: [fact_json(f, sources) for f in facts] for name, facts in item.fields.items()},
+                "disagreements": [name for name in item.fields if item.disagrees(name)],
             }
             for item in description.of_kind(kind.key)
         ]
@@ -300,8 +301,15 @@ def print_description(description: Description, console: Console, *, sources: bo
             details = []
             in_summary = ESTIMATE_FIELDS if kind.key == "time-to-event" else {"numerator", "denominator", "percentage"}
             for name, facts in item.fields.items():
-                if name not in in_summary:
-                    details.append(f"{escape(item.field_labels.get(name, name))}: {facts_text(facts)}")
+                if name in in_summary:
+                    continue
+                label = escape(item.field_labels.get(name, name))
+                if item.disagrees(name):  # which source states which value
+                    details.append(
+                        f"{label} [red](sources disagree)[/red]: {facts_text(facts, citations if sources else None)}"
+                    )
+                else:
+                    details.append(f"{label}: {facts_text(facts)}")
             if kind.key == "time-to-event":
                 details.insert(0, f"estimate: {escape(estimate(item))}")
             elif kind.key in {"outcome", "adverse-event"}:

@@ -186,6 +186,11 @@ class Evidence:
     fields: dict[str, list[Fact]]
     field_labels: dict[str, str]
     errors: list[Fact] = field(default_factory=list)  # values marked as a source's known error, left out of fields
+    single_valued: frozenset[str] = frozenset()  # the fields the ontology allows one value (tkg:SingleValuedProperty)
+
+    def disagrees(self, name: str) -> bool:
+        """Sources disagree on a field: it allows one value and sources state several."""
+        return name in self.single_valued and len(self.fields.get(name, [])) > 1
 
     def first(self, name: str) -> Any:
         """The first value of a field, or None: for the common single-valued case."""
@@ -414,7 +419,8 @@ class Therapies:
         nodes: dict[str, dict[str, Any]] = {}
         for row in self.graph.select_named("therapy-evidence", {"therapy": iri(ref.iri)}):
             node = nodes.setdefault(
-                row["node"], {"class": row["class"], "rows": defaultdict(list), "labels": {}, "errors": []}
+                row["node"],
+                {"class": row["class"], "rows": defaultdict(list), "labels": {}, "errors": [], "single": set()},
             )
             if self._is_known_error(row["node"], row):
                 node["errors"].append(row)
@@ -422,6 +428,8 @@ class Therapies:
             name = row["property"].rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             node["rows"][name].append(row)
             node["labels"][name] = row["propertyLabel"] or name
+            if row["singleValued"]:
+                node["single"].add(name)
         items = []
         for node_iri, node in nodes.items():
             fields = {name: _merge(rows) for name, rows in node["rows"].items()}
@@ -434,6 +442,7 @@ class Therapies:
                     fields=fields,
                     field_labels=node["labels"],
                     errors=_merge(node["errors"]),
+                    single_valued=frozenset(node["single"]),
                 )
             )
         order = [kind.key for kind in EVIDENCE_KINDS]

@@ -285,6 +285,18 @@ def test_disagreements_cover_approval_dates_and_mark_known_errors(graph: kg.Ther
     }
 
 
+def test_an_approval_whose_date_sources_disagree_on_says_so_in_show_and_the_timeline(graph: kg.TherapyGraph) -> None:
+    """Two dates of one approval read as one approval with a disagreement, not as two approvals."""
+    approvals = graph.describe("breyanzi").of_kind("approval")
+    assert {item.id: name for item in approvals for name in item.fields if item.disagrees(name)} == {
+        "approval-lisocabtagene-maraleucel-fda-2024-cll": "approvalDate"
+    }
+    rows = {(str(r["date"]), r["product"]): r["otherDates"] for r in ask(graph, "approval-timeline")}
+    assert rows[("2024-03-14", "Breyanzi (lisocabtagene maraleucel)")] == "2024-03-21"
+    assert rows[("2024-03-21", "Breyanzi (lisocabtagene maraleucel)")] == "2024-03-14"
+    assert rows[("2021-03-26", "Abecma (idecabtagene vicleucel)")] is None  # 27 March is a known error
+
+
 @pytest.mark.parametrize("pair", [("car-t", "car-nk"), ("kymriah", "mda-cd19-car-nk")])
 def test_golden_comparison(curated_runner, golden, pair: tuple[str, str]) -> None:
     """The whole comparison of the curated data, reviewed on every change (`pytest --update-golden`)."""
