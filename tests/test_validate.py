@@ -99,3 +99,58 @@ def with_pooled_label(tmp_path: Path) -> Path:
 
 def test_a_pooled_safety_population_needs_no_trial_and_grade_3_or_4_is_a_threshold(tmp_path: Path) -> None:
     assert store.validate_inputs(data_dir=with_pooled_label(tmp_path)) == []
+
+
+ADJUVANT_TRIAL = """# Invented report of an adjuvant and a neoadjuvant trial.
+
+@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
+@prefix tkgr: <https://w3id.org/therapy-kg/resource/> .
+@prefix src: <https://w3id.org/therapy-kg/source/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+src:adjuvant-report
+    a tkg:JournalArticle ;
+    dcterms:bibliographicCitation "Example A. Exampumab after and before surgery (invented)." ;
+    dcterms:title "Exampumab after and before surgery" ;
+    tkg:claimKind tkg:PrimaryEvidence ;
+    tkg:doi "10.9999/invented.adjuvant" .
+
+tkgr:adjuvant-report-rfs-hr
+    a tkg:TimeToEventOutcome ;
+    tkg:comparatorArm "placebo" ;
+    tkg:confidenceLower 0.43 ;
+    tkg:confidenceUpper 0.74 ;
+    tkg:hazardRatio 0.57 ;
+    tkg:outcomeMeasure tkg:RecurrenceFreeSurvival ;
+    tkg:therapy tkgr:exampumab ;
+    tkg:trial tkgr:NCT09990003 .
+
+tkgr:adjuvant-report-dfs-median
+    a tkg:TimeToEventOutcome ;
+    tkg:medianNotReached true ;
+    tkg:outcomeMeasure tkg:DiseaseFreeSurvival ;
+    tkg:therapy tkgr:exampumab ;
+    tkg:trial tkgr:NCT09990003 .
+
+tkgr:adjuvant-report-pcr
+    a tkg:TrialOutcome ;
+    tkg:denominator "100"^^xsd:nonNegativeInteger ;
+    tkg:numerator "64"^^xsd:nonNegativeInteger ;
+    tkg:outcomeMeasure tkg:PathologicCompleteResponse ;
+    tkg:therapy tkgr:exampumab ;
+    tkg:trial tkgr:NCT09990003 .
+"""
+"""Adjuvant trials report recurrence- or disease-free survival, neoadjuvant ones pathologic complete response."""
+
+
+def test_adjuvant_and_neoadjuvant_endpoints_are_valid_and_only_in_their_kind(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(MINI, data)
+    report = data / "sources" / "adjuvant-report.ttl"
+    report.write_text(ADJUVANT_TRIAL, encoding="utf-8")
+    assert store.validate_inputs(data_dir=data) == []
+
+    report.write_text(ADJUVANT_TRIAL.replace("tkg:PathologicCompleteResponse", "tkg:RecurrenceFreeSurvival"), "utf-8")
+    [finding] = store.validate_inputs(data_dir=data)  # a survival endpoint is not a count of patients
+    assert finding.focus == "tkgr:adjuvant-report-pcr" and finding.path == "tkg:outcomeMeasure"
