@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,21 @@ def test_an_approval_whose_date_sources_disagree_on_says_so_in_show_and_the_time
     assert rows[("2024-03-14", "Breyanzi (lisocabtagene maraleucel)")] == "2024-03-21"
     assert rows[("2024-03-21", "Breyanzi (lisocabtagene maraleucel)")] == "2024-03-14"
     assert rows[("2021-03-26", "Abecma (idecabtagene vicleucel)")] is None  # 27 March is a known error
+
+
+def test_a_combination_arm_is_named_in_the_rate_and_survival_listings(graph: kg.TherapyGraph) -> None:
+    """A result of nivolumab with ipilimumab must not read as nivolumab alone."""
+    rates = {(r["nct"], r["group"]) for r in ask(graph, "response-rates") if r["product"] == "Opdivo (nivolumab)"}
+    assert ("NCT02231749", "Nivolumab + ipilimumab") in rates  # CheckMate 214
+    assert ("NCT02060188", "Nivolumab alone") in rates  # CheckMate 142's monotherapy cohort
+    survival = ask(graph, "survival-outcomes", therapy="nivolumab")
+    assert {r["group"] for r in survival if r["nct"] == "NCT02477826"} == {"Nivolumab + ipilimumab"}  # CheckMate 227
+    [rfs] = [r for r in survival if r["endpoint"] == "recurrence-free survival"]
+    assert (rfs["nct"], rfs["hazardRatio"], rfs["comparator"]) == (
+        "NCT02388906",
+        Decimal("0.65"),
+        "ipilimumab for up to one year",
+    )
 
 
 @pytest.mark.parametrize("pair", [("car-t", "car-nk"), ("kymriah", "mda-cd19-car-nk")])
