@@ -52,14 +52,29 @@ def test_invalid_fixture_is_reported(fixture: Path, tmp_path: Path) -> None:
     assert all(f"{expected['into']}/{fixture.name}" in str(f) for f in matching)
 
 
-POOLED_LABEL = """# Invented prescribing information whose warnings count a pooled safety population.
-
-@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
+PREFIXES = """@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
 @prefix tkgr: <https://w3id.org/therapy-kg/resource/> .
 @prefix src: <https://w3id.org/therapy-kg/source/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
+"""
+"""The prefixes of the invented source files below."""
 
+
+def with_source(tmp_path: Path, name: str, turtle: str) -> Path:
+    """The test graph plus one invented source file `sources/NAME.ttl`, in a new data folder."""
+    data = tmp_path / "data"
+    shutil.copytree(MINI, data)
+    (data / "sources" / f"{name}.ttl").write_text(turtle, encoding="utf-8")
+    return data
+
+
+POOLED_LABEL = (
+    """# Invented prescribing information whose warnings count a pooled safety population.
+
+"""
+    + PREFIXES
+    + """
 src:pooled-label
     a tkg:RegulatoryDocument ;
     dcterms:bibliographicCitation "Example Therapeutics. Pooled warnings (invented)." ;
@@ -86,29 +101,25 @@ tkgr:pooled-label-crs-grade3or4
     tkg:therapy tkgr:cordnk-19 ;
     tkg:trial tkgr:NCT09990001 .
 """
+)
 """A label's pooled population names no single trial; a trial's 'grade 3 or 4' column is its own threshold."""
 
 
 def with_pooled_label(tmp_path: Path) -> Path:
     """The test graph plus POOLED_LABEL, in a new data folder."""
-    data = tmp_path / "data"
-    shutil.copytree(MINI, data)
-    (data / "sources" / "pooled-label.ttl").write_text(POOLED_LABEL, encoding="utf-8")
-    return data
+    return with_source(tmp_path, "pooled-label", POOLED_LABEL)
 
 
 def test_a_pooled_safety_population_needs_no_trial_and_grade_3_or_4_is_a_threshold(tmp_path: Path) -> None:
     assert store.validate_inputs(data_dir=with_pooled_label(tmp_path)) == []
 
 
-ADJUVANT_TRIAL = """# Invented report of an adjuvant and a neoadjuvant trial.
+ADJUVANT_TRIAL = (
+    """# Invented report of an adjuvant and a neoadjuvant trial.
 
-@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
-@prefix tkgr: <https://w3id.org/therapy-kg/resource/> .
-@prefix src: <https://w3id.org/therapy-kg/source/> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-
+"""
+    + PREFIXES
+    + """
 src:adjuvant-report
     a tkg:JournalArticle ;
     dcterms:bibliographicCitation "Example A. Exampumab after and before surgery (invented)." ;
@@ -141,16 +152,15 @@ tkgr:adjuvant-report-pcr
     tkg:therapy tkgr:exampumab ;
     tkg:trial tkgr:NCT09990003 .
 """
+)
 """Adjuvant trials report recurrence- or disease-free survival, neoadjuvant ones pathologic complete response."""
 
 
 def test_adjuvant_and_neoadjuvant_endpoints_are_valid_and_only_in_their_kind(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(MINI, data)
-    report = data / "sources" / "adjuvant-report.ttl"
-    report.write_text(ADJUVANT_TRIAL, encoding="utf-8")
+    data = with_source(tmp_path, "adjuvant-report", ADJUVANT_TRIAL)
     assert store.validate_inputs(data_dir=data) == []
 
+    report = data / "sources" / "adjuvant-report.ttl"
     report.write_text(ADJUVANT_TRIAL.replace("tkg:PathologicCompleteResponse", "tkg:RecurrenceFreeSurvival"), "utf-8")
     [finding] = store.validate_inputs(data_dir=data)  # a survival endpoint is not a count of patients
     assert finding.focus == "tkgr:adjuvant-report-pcr" and finding.path == "tkg:outcomeMeasure"
