@@ -236,7 +236,8 @@ def coverage(
     output: FormatOption = Format.table,
 ) -> None:
     """How complete the regulatory record is, per product: approvals by agency with the latest date
-    and withdrawn indications, FDA actions loaded from Drugs@FDA, and sources by claim kind with the
+    and withdrawn indications, how many approvals state their pivotal trial, line of therapy and
+    setting, FDA actions loaded from Drugs@FDA, and sources by claim kind with the
     share that are primary or official documents. A product with few approvals here may have more
     in reality: the graph records only what its sources were checked for.
 

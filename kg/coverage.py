@@ -1,9 +1,11 @@
 """How complete the regulatory record is, per product: what `kg coverage` reports.
 
 Users cannot see what the graph lacks; a count per product of approvals by agency, withdrawn
-indications, FDA actions loaded from Drugs@FDA (the originals and efficacy supplements among them
-are what curated FDA approvals should match), label versions read and sources by claim kind, with
-the latest date of each, tells them where it is thin, and the share of official or primary sources says how strong it is.
+indications, how many approvals state their pivotal trial, line of therapy and setting (what "approved
+for first-line NSCLC, on which trial?" needs), FDA actions loaded from Drugs@FDA (the originals and
+efficacy supplements among them are what curated FDA approvals should match), label versions read and
+sources by claim kind, with the latest date of each, tells them where it is thin, and the share of
+official or primary sources says how strong it is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from kg.graph import TherapyGraph
 
 OFFICIAL_KINDS = ("primary evidence", "regulatory document", "registry record")  # claim-kind labels
+INDICATION_FIELDS = ("pivotal-trial", "line", "setting")  # coverage.rq's names for the structured fields counted
 
 
 @dataclass
@@ -32,12 +35,20 @@ class ProductCoverage:
     label: str
     approvals: dict[str, Count] = field(default_factory=dict)  # by agency
     withdrawn: dict[str, Count] = field(default_factory=dict)
+    indication_fields: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # agency -> field -> approvals stating it
     fda_actions: Count | None = None
     fda_new_use: Count | None = None  # originals and efficacy supplements: what curated FDA approvals should match
     labels: Count | None = (
         None  # prescribing-information versions read; latest = the newest, as ISO text (a day or a month)
     )
     sources: dict[str, int] = field(default_factory=dict)  # by claim kind
+
+    def stating(self, agency: str) -> tuple[int, ...]:
+        """How many of the agency's approvals state each structured field, in `INDICATION_FIELDS` order."""
+        stated = self.indication_fields.get(agency, {})
+        return tuple(stated.get(name, 0) for name in INDICATION_FIELDS)
 
     @property
     def official_share(self) -> float | None:
@@ -60,6 +71,8 @@ def coverage(graph: TherapyGraph, therapy: str | None = None) -> list[ProductCov
             item.approvals[row["key"]] = count
         elif row["measure"] == "withdrawn":
             item.withdrawn[row["key"]] = count
+        elif row["measure"] in INDICATION_FIELDS:
+            item.indication_fields.setdefault(row["key"], {})[row["measure"]] = row["count"]
         elif row["measure"] == "fda-actions":
             item.fda_actions = count
         elif row["measure"] == "fda-efficacy":

@@ -396,7 +396,8 @@ def coverage_json(products: list[ProductCoverage], official: tuple[int, int]) ->
 
 
 def print_coverage(products: list[ProductCoverage], official: tuple[int, int], console: Console) -> None:
-    """One row per product: approvals by agency (withdrawn), FDA actions loaded, labels read, sources by kind."""
+    """One row per product: approvals by agency (withdrawn), how many state their pivotal trial, line and
+    setting, FDA actions loaded, labels read, sources by kind; then the totals."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -407,6 +408,7 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
     for column in (
         "Product",
         "Approvals by agency (withdrawn)",
+        "Stating trial / line / setting",
         "FDA actions (Drugs@FDA)",
         "Label read",
         "Sources by kind",
@@ -419,6 +421,10 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
             + (f", {product.withdrawn[agency].count} withdrawn" if agency in product.withdrawn else "")
             for agency, item in sorted(product.approvals.items())
         )
+        fields = "\n".join(
+            f"{agency}: " + " / ".join(map(str, product.stating(agency))) + f" of {item.count}"
+            for agency, item in sorted(product.approvals.items())
+        )
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(product.sources.items(), key=lambda kv: (-kv[1], kv[0])))
         share = f"{product.official_share:.0%}" if product.official_share is not None else ""
         actions = count(product.fda_actions) + (
@@ -427,12 +433,22 @@ def print_coverage(products: list[ProductCoverage], official: tuple[int, int], c
         table.add_row(
             escape(product.label),
             escape(approvals) or "[dim]none recorded[/dim]",
+            escape(fields),
             actions,
             str(product.labels.latest) if product.labels else "",
             escape(kinds),
             share,
         )
     console.print(table)
+    for agency in sorted({agency for product in products for agency in product.approvals}):
+        stated = [sum(counts) for counts in zip(*(p.stating(agency) for p in products), strict=True)]
+        total_approvals = sum(p.approvals[agency].count for p in products if agency in p.approvals)
+        console.print(
+            escape(
+                f"{agency}: of {total_approvals} approvals, {stated[0]} state their pivotal trial, {stated[1]} the line"
+                f" of therapy and {stated[2]} the setting."
+            )
+        )
     done, total = official
     console.print(
         f"{done} of {total} sources (bulk-ingested registry records aside) are primary evidence, regulatory"

@@ -33,6 +33,22 @@ def test_every_product_is_listed_with_its_approvals_and_withdrawals(graph: kg.Th
     assert products["cordnk-19"].approvals == {} and products["cordnk-19"].sources
 
 
+def test_approvals_stating_their_pivotal_trial_line_and_setting(graph: kg.TherapyGraph, runner: CliRunner) -> None:
+    """Exampa's five FDA approvals: one names its trial, three a line of therapy, all five a setting."""
+    products = _by_id(graph)
+    assert products["exampumab"].approvals[FDA].count == 5
+    assert products["exampumab"].indication_fields == {FDA: {"pivotal-trial": 1, "line": 3, "setting": 5}}
+    assert products["testagene-autoleucel"].indication_fields == {FDA: {"pivotal-trial": 1, "line": 2, "setting": 2}}
+    assert products["cordnk-19"].indication_fields == {}
+    document = json.loads(runner.invoke(app, ["coverage", "checkpoint-inhibitor", "--format", "json"]).output)
+    exampa = next(p for p in document["products"] if p["id"] == "exampumab")
+    assert exampa["indication_fields"] == {FDA: {"pivotal-trial": 1, "line": 3, "setting": 5}}
+    assert (
+        f"{FDA}: of 10 approvals, 2 state their pivotal trial, 7 the line of therapy and 10 the setting."
+        in " ".join(runner.invoke(app, ["coverage"]).output.split())
+    )
+
+
 def test_a_date_known_to_be_an_error_is_not_counted(graph: kg.TherapyGraph) -> None:
     """Testacel's first FDA approval is 2017-08-30; a news item's 2017-08-31 is a recorded error."""
     assert _by_id(graph)["testagene-autoleucel"].approvals[FDA] == coverage_module.Count(2, dt.date(2022, 4, 1))
