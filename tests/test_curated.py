@@ -223,6 +223,16 @@ def test_carvykti_moved_from_fifth_line_to_second_line(graph: kg.TherapyGraph) -
     assert fda == [("2022-02-28", "third line or later"), ("2024-04-05", "second line")]
 
 
+def test_blood_cancer_approvals_are_relapsed_or_refractory_not_advanced_or_metastatic(graph: kg.TherapyGraph) -> None:
+    """Every approved CAR-T use is for relapsed or refractory disease, as each indication says; the
+    solid-tumour setting 'advanced or metastatic' is never theirs, and PD-1 inhibitors' Hodgkin
+    lymphoma approvals share the haematological setting."""
+    car_t = ask(graph, "approvals-by-disease", therapy="car-t")
+    assert car_t and all(r["settings"] == "relapsed or refractory" for r in car_t if r["agency"].endswith("(FDA)"))
+    hodgkin = ask(graph, "approvals-by-disease", therapy="pd-1-inhibitor", disease="classical-hodgkin-lymphoma")
+    assert {r["settings"] for r in hodgkin} == {"relapsed or refractory"}
+
+
 def test_accelerated_approvals_converted_to_regular_say_when(graph: kg.TherapyGraph) -> None:
     converted = {
         (r["product"], r["diseaseLabel"], str(r["date"]), str(r["regularFrom"]))
