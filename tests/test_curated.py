@@ -57,6 +57,19 @@ def test_approved_car_t_products_are_autologous_and_never_shown_needing_hla_matc
     assert True not in [f.value for f in _row(description, "tkg:offTheShelf").facts]
 
 
+@pytest.mark.parametrize(
+    ("product", "prop"), [("kymriah", "tkg:veinToVeinTime"), ("tecartus", "tkg:manufacturingSuccess")]
+)
+def test_practical_figures_of_different_populations_are_not_a_disagreement(
+    graph: kg.TherapyGraph, product: str, prop: str
+) -> None:
+    """Kymriah's vein-to-vein times (adults with LBCL from leukapheresis; children with ALL from
+    enrolment) and Tecartus's manufacturing figures (ZUMA-2, ZUMA-3) count different patients: all
+    are shown, none flagged as sources disagreeing."""
+    row = _row(graph.describe(product), prop)
+    assert len(row.facts) >= 2 and not row.conflict
+
+
 def test_ucart19_does_not_inherit_the_allogeneic_gvhd_claim(graph: kg.TherapyGraph) -> None:
     """UCART19's donor T cells have their T-cell receptor knocked out to avoid GvHD; its own facts
     (cell source, no HLA matching) come from its primary report."""
