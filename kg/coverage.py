@@ -35,9 +35,8 @@ class ProductCoverage:
     label: str
     approvals: dict[str, Count] = field(default_factory=dict)  # by agency
     withdrawn: dict[str, Count] = field(default_factory=dict)
-    indication_fields: dict[str, dict[str, int]] = field(
-        default_factory=dict
-    )  # agency -> field -> approvals stating it
+    # agency -> structured field (INDICATION_FIELDS) -> how many of its approvals state it
+    indication_fields: dict[str, dict[str, int]] = field(default_factory=dict)
     fda_actions: Count | None = None
     fda_new_use: Count | None = None  # originals and efficacy supplements: what curated FDA approvals should match
     labels: Count | None = (
