@@ -820,6 +820,36 @@ def ingest_ema(
     )
 
 
+@ingest_app.command("openfda-label")
+def ingest_openfda_label(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="openFDA drug label replies or bulk download files (.json, .json.zip), or folders of them."
+        ),
+    ],
+) -> None:
+    """Add the current US labels of the products in the graph from openFDA's drug label data: each
+    product's newest label is a named graph, its prescribing information dated by its effective
+    time, with the risks its boxed warning names linked to the catalogue's adverse events. A newer
+    label replaces the older one. Get a label with
+    curl -o kymriah.json 'https://api.fda.gov/drug/label.json?search=openfda.generic_name:"tisagenlecleucel"'
+    or the bulk files from https://open.fda.gov/data/downloads/.
+
+    Example: kg ingest openfda-label kymriah.json drug-label-0001-of-0013.json.zip
+    """
+    from kg.registry import ingest_openfda_labels as run_ingest
+
+    report = _ingest(
+        ctx, "labels", lambda root, tick: run_ingest(root, paths, progress=tick, waiting=_wait_for_other_ingest)
+    )
+    if report.unmatched:
+        named = ", ".join(f"{name} ({count})" for name, count in sorted(report.unmatched.items()))
+        typer.echo(f"Boxed-warning risks not in the catalogue (noted on the label as text): {named}")
+    _report_problems(report)
+
+
 def _ingest(ctx: typer.Context, noun: str, run: Callable[[Path, Callable[[int], None]], Any]) -> Any:
     """Run one ingest into the store with a progress bar and print its summary; the report."""
     from kg import store as stores

@@ -162,7 +162,7 @@ class Record(Protocol):
     @property
     def quads(self) -> list[ox.Quad]: ...
     @property
-    def unmatched(self) -> list[str]: ...  # intervention names not linked to a known therapy
+    def unmatched(self) -> list[str]: ...  # names not linked to the graph: interventions, boxed-warning risks
     @property
     def unattributed(self) -> list[str]: ...  # results groups whose events were left out: no arm or therapy told
 
@@ -187,7 +187,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     older: list[str] = field(default_factory=list)  # an older version than the one kept (stored, or read in this run)
     problems: list[Problem] = field(default_factory=list)
-    unmatched: dict[str, int] = field(default_factory=dict)  # intervention name -> records naming it
+    unmatched: dict[str, int] = field(default_factory=dict)  # name not linked to the graph -> records naming it
     unattributed: dict[str, list[str]] = field(default_factory=dict)  # record key -> results groups left out
     triples: int = 0
     written: IngestedSet | None = None  # the new set, made current once the store is built from it
@@ -222,7 +222,7 @@ def store_records(
     known = _read_manifest(current, store_root) if current is not None else {}
     report = IngestReport()
     fresh: dict[str, _Pending] = {}
-    naming: dict[str, set[str]] = defaultdict(set)  # unmatched intervention name -> the records naming it
+    naming: dict[str, set[str]] = defaultdict(set)  # unmatched name -> the records naming it
     for count, record in enumerate(records, start=1):
         if progress:
             progress(count)

@@ -6,16 +6,28 @@ last good records and build in use."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from kg import ctgov, drugsatfda, ema, ingest, store
+from kg import ctgov, drugsatfda, ema, ingest, openfda, store
 from kg.ctgov import InterventionMatcher
 from kg.errors import BuildError, UsageError
 from kg.graph import TherapyGraph
 from kg.ingest import IngestReport, Problem, Record
+from kg.therapy import normalise
 
 Waiting = Callable[[], None] | None
 """Called when another `kg ingest` holds the store's ingest lock, before waiting for it."""
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the graph knows that records are linked by: therapies' names, the products among them,
+    and the catalogue's adverse events by normalised name."""
+
+    matcher: InterventionMatcher
+    products: set[str]
+    adverse_events: dict[str, str]
 
 
 def ingest_ctgov(
@@ -24,7 +36,7 @@ def ingest_ctgov(
     """Read ClinicalTrials.gov API v2 records, merge them into the ingested set, rebuild the store.
     Interventions are linked to therapies by the names the graph knows."""
     _check_inputs(paths)
-    return _ingest(store_root, lambda matcher, _: ctgov.records(paths, matcher), progress, waiting)
+    return _ingest(store_root, lambda known: ctgov.records(paths, known.matcher), progress, waiting)
 
 
 def ingest_drugsatfda(
@@ -34,7 +46,7 @@ def ingest_drugsatfda(
     merge them into the ingested set and rebuild the store."""
     _check_inputs([path])
     return _ingest(
-        store_root, lambda matcher, products: drugsatfda.read_records(path, matcher, products), progress, waiting
+        store_root, lambda known: drugsatfda.read_records(path, known.matcher, known.products), progress, waiting
     )
 
 
@@ -44,7 +56,21 @@ def ingest_ema(
     """Read EMA's medicines table (xlsx or CSV), keep the graph's products' EU medicines (`kg.ema`),
     merge them into the ingested set and rebuild the store."""
     _check_inputs([path])
-    return _ingest(store_root, lambda matcher, products: ema.read_records(path, matcher, products), progress, waiting)
+    return _ingest(store_root, lambda known: ema.read_records(path, known.matcher, known.products), progress, waiting)
+
+
+def ingest_openfda_labels(
+    store_root: Path, paths: list[Path], *, progress: Callable[[int], None] | None = None, waiting: Waiting = None
+) -> IngestReport:
+    """Read openFDA drug label replies or bulk files, keep the newest label of each of the graph's
+    products (`kg.openfda`), merge them into the ingested set and rebuild the store."""
+    _check_inputs(paths)
+    return _ingest(
+        store_root,
+        lambda known: openfda.read_records(paths, known.matcher, known.products, known.adverse_events),
+        progress,
+        waiting,
+    )
 
 
 def ingested_trials(store_root: Path) -> list[str]:
@@ -65,19 +91,22 @@ def _check_inputs(paths: Iterable[Path]) -> None:
 
 def _ingest(
     store_root: Path,
-    read: Callable[[InterventionMatcher, set[str]], Iterable[Record | Problem]],
+    read: Callable[[Known], Iterable[Record | Problem]],
     progress: Callable[[int], None] | None,
     waiting: Waiting,
 ) -> IngestReport:
     """Under the store's ingest lock: open the graph (built if needed) for the names it knows, write
-    what `read(matcher, product IRIs)` yields as a new set, build the store from it, make it current."""
+    what `read(Known)` yields as a new set, build the store from it, make it current."""
     with ingest.exclusive(store_root, waiting):
         built = store.build(store_root)
         with TherapyGraph(store.open_build(built.location), built.location) as graph:
-            matcher = InterventionMatcher.from_graph(graph)
-            products = {ref.iri for ref in graph.therapies.all("product")}
+            known = Known(
+                InterventionMatcher.from_graph(graph),
+                {ref.iri for ref in graph.therapies.all("product")},
+                {normalise(row["name"]): row["event"] for row in graph.select_named("adverse-event-names")},
+            )
         try:
-            report = ingest.store_records(store_root, read(matcher, products), progress=progress)
+            report = ingest.store_records(store_root, read(known), progress=progress)
             if report.written is not None:
                 try:
                     store.build(store_root, ingested=report.written)

@@ -206,6 +206,13 @@ def test_every_help_example_runs(
     for arg in argv:
         if arg == "studies/":
             shutil.copytree(fixtures / "ctgov", tmp_path / "studies", ignore=shutil.ignore_patterns("*.md", "invalid"))
+        elif command == "openfda-label":  # a label reply, or a bulk file zipping one
+            reply = fixtures / "openfda" / ("carvykti.json" if arg.endswith(".zip") else "kymriah.json")
+            if arg.endswith(".zip"):
+                with zipfile.ZipFile(tmp_path / arg, "w") as archive:
+                    archive.write(reply, arg.removesuffix(".zip"))
+            else:
+                shutil.copy(reply, tmp_path / arg)
         elif arg.endswith(".zip"):
             with zipfile.ZipFile(tmp_path / arg, "w") as archive:
                 for table in (fixtures / "drugsatfda").glob("*.txt"):
