@@ -76,6 +76,14 @@ def test_registered_trials_are_counted_in_comparisons_and_queries(store: Path) -
 
     counts = graph.select(named("trials-by-modality-and-phase").text)
     assert any(r["modality"] == "CAR-NK cell therapy" for r in counts)
+    # an ingested record's status holds as of the record's last update
+    [eliana] = [
+        r
+        for r in graph.select(named("trials-by-status").text, {"therapy": kg.graph.iri("tkgr:car-t")})
+        if r["nct"] == "NCT02435849"
+    ]
+    [modified] = graph.select("SELECT ?m WHERE { src:ctgov-NCT02435849 dcterms:modified ?m }")
+    assert eliana["statusAsOf"] == modified["m"]
     # the catalogue alone has no curated source, and ingested records are not listed one by one
     assert graph.select(named("sources-by-kind").text) == []
 

@@ -348,12 +348,14 @@ def test_trials_of_a_therapy_by_status(graph: kg.TherapyGraph) -> None:
         )
     ]
     assert sorted(rows[0]["phases"].split(", ")) == ["phase 1", "phase 2"]
+    assert rows[0]["statusAsOf"] is None  # its source does not date the registry version it read
     [recruiting] = ask(graph, "trials-by-status", therapy="pd-1-inhibitor")
-    assert (recruiting["status"], recruiting["nct"], sorted(recruiting["countries"].split(", "))) == (
-        "RECRUITING",
-        "NCT09990003",
-        ["Canada", "United States"],
-    )
+    assert (
+        recruiting["status"],
+        recruiting["statusAsOf"],
+        recruiting["nct"],
+        sorted(recruiting["countries"].split(", ")),
+    ) == ("RECRUITING", dt.date(2024, 3, 15), "NCT09990003", ["Canada", "United States"])
     assert ask(graph, "trials-by-status", therapy="car-t") == []  # no registry record gives their status
 
 
