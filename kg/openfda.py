@@ -49,7 +49,7 @@ def read_records(
     is dated by openFDA's data date, so a later download replaces it. `events` maps normalised
     adverse-event names to the catalogue's IRIs. A file that is not an openFDA label reply is a
     Problem."""
-    newest: dict[str, tuple[tuple[str, str], Label]] = {}  # product -> ((data date, effective date), label)
+    newest: dict[str, tuple[tuple[str, str], Label]] = {}  # product -> ((data date, effective date or ""), label)
     for path in _files(paths):
         try:
             labels, updated = _read(path)
@@ -67,8 +67,8 @@ def read_records(
                 continue
             if product not in newest or dates > newest[product][0]:
                 newest[product] = (dates, label)
-    for product, ((updated, _), label) in sorted(newest.items()):
-        yield _convert(product, label, updated, events)
+    for product, ((updated, effective), label) in sorted(newest.items()):
+        yield _convert(product, label, updated, effective, events)
 
 
 def _files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -159,11 +159,10 @@ def _event(risk: str, events: Mapping[str, str]) -> str | None:
     return events.get(normalise(risk)) or events.get(normalise(singular))
 
 
-def _convert(product: str, label: Label, updated: str, events: Mapping[str, str]) -> Record:
+def _convert(product: str, label: Label, updated: str, effective: str, events: Mapping[str, str]) -> Record:
     slug = product.rsplit("/", 1)[-1]
     name = _brand(label) or slug
     set_id, version = label.get("set_id"), label.get("version")
-    effective = _effective(label)
     version_text = ", ".join(
         part
         for part in (
@@ -186,13 +185,12 @@ def _convert(product: str, label: Label, updated: str, events: Mapping[str, str]
     if effective:
         out.add(source, "dcterms:issued", ox.Literal(effective, datatype=DATE))
     unknown = []
-    for text in _texts(label, "boxed_warning")[:1]:
-        for risk in boxed_warning_risks(text):
-            event = _event(risk, events)
-            if event is None:
-                unknown.append(risk)
-            else:
-                out.add(therapy, "tkg:boxedWarning", ox.NamedNode(event))
-        if unknown:
-            out.add(source, "rdfs:comment", f"The boxed warning also names: {'; '.join(unknown)}.")
+    for risk in boxed_warning_risks(next(iter(_texts(label, "boxed_warning")), "")):
+        event = _event(risk, events)
+        if event is None:
+            unknown.append(risk)
+        else:
+            out.add(therapy, "tkg:boxedWarning", ox.NamedNode(event))
+    if unknown:
+        out.add(source, "rdfs:comment", f"The boxed warning also names: {'; '.join(unknown)}.")
     return Record(f"openfda-label:{slug}", updated, out.graph.value, list(dict.fromkeys(out.quads)), unknown)
