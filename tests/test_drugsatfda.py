@@ -169,3 +169,60 @@ def test_coverage_counts_the_loaded_actions(loaded: Path) -> None:
         rows = [r for r in csv.DictReader(table, delimiter="\t") if r["ApplNo"] in ("125554", "125527")]
     expected = sum(r["SubmissionType"] == "ORIG" or r["SubmissionClassCodeID"] == "2" for r in rows)
     assert 0 < expected < len(rows) and nivolumab.fda_new_use is not None and nivolumab.fda_new_use.count == expected
+
+
+def test_actions_no_curated_approval_matches_are_listed_for_curators(
+    catalogue_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Originals and efficacy supplements whose date no FDA approval of the product bears: here
+    every nivolumab one but the first original (the loader dates that approval itself) and the day
+    an invented curated source records an approval."""
+    data = tmp_path / "data"
+    shutil.copytree(catalogue_dir, data)
+    (data / "sources").mkdir()
+    (data / "sources" / "chl-notice.ttl").write_text(
+        """# Invented FDA notice dated on one of nivolumab's efficacy supplements in the extract.
+
+@prefix tkg: <https://w3id.org/therapy-kg/ontology#> .
+@prefix tkgr: <https://w3id.org/therapy-kg/resource/> .
+@prefix src: <https://w3id.org/therapy-kg/source/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+src:chl-notice
+    a tkg:RegulatoryDocument ;
+    dcterms:bibliographicCitation "Invented notice." ;
+    dcterms:title "Invented notice" ;
+    tkg:claimKind tkg:RegulatoryClaim ;
+    tkg:url "https://example.org/chl-notice"^^xsd:anyURI .
+
+tkgr:approval-nivolumab-fda-2016-chl
+    a tkg:Approval ;
+    rdfs:label "Invented FDA approval of Opdivo for classical Hodgkin lymphoma, 2016" ;
+    tkg:agency tkgr:fda ;
+    tkg:approvalDate "2016-05-17"^^xsd:date ;
+    tkg:approvedProduct tkgr:nivolumab ;
+    tkg:indication tkgr:classical-hodgkin-lymphoma .
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(kg.resources.DATA_ENV, str(data))
+    store = tmp_path / "store"
+    report = registry.ingest_drugsatfda(store, FIXTURE)
+    assert not report.problems
+
+    graph = kg.open_graph(store)
+    query = named("fda-actions-without-approval")
+    rows = graph.select(query.text, bindings(graph, query, {"therapy": "nivolumab"}))
+
+    submissions = _table("Submissions.txt")
+    new_use = {
+        r["SubmissionStatusDate"][:10]
+        for r in submissions
+        if r["ApplNo"] in ("125554", "125527")
+        and r["SubmissionStatus"] == "AP"
+        and (r["SubmissionType"].strip() == "ORIG" or r["SubmissionClassCodeID"] == "2")
+    }
+    assert {"2014-12-22", "2016-05-17"} <= new_use
+    assert {str(r["date"]) for r in rows} == new_use - {"2014-12-22", "2016-05-17"}

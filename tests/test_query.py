@@ -21,7 +21,8 @@ from kg.guard import parse_check
 from kg.query import bindings, named, named_queries, run
 
 SRC = "https://w3id.org/therapy-kg/source/"
-EMPTY_WITHOUT_INGEST = {"fda-actions"}  # answers from `kg ingest drugsatfda` (tested in test_drugsatfda.py)
+# These answer from `kg ingest drugsatfda` (tested in test_drugsatfda.py).
+EMPTY_WITHOUT_INGEST = {"fda-actions", "fda-actions-without-approval"}
 RES = "https://w3id.org/therapy-kg/resource/"
 PATH_OF_ANY_LENGTH = re.compile(r"(?:\b[A-Za-z][\w-]*:[\w-]*|<[^<>\s]*>|\))[+*]")
 
