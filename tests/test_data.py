@@ -159,16 +159,19 @@ _NOT_PUBLISHED = {
     "uat",
     "beta",
 }
-_PREVIEW_HOSTS = ("vercel.app", "netlify.app", "herokuapp.com", "pages.dev", "github.dev", "proxy.weglot.com")
+_PREVIEW_HOSTS = (
+    "vercel.app",
+    "netlify.app",
+    "herokuapp.com",
+    "pages.dev",
+    "github.dev",
+    "platformsh.site",
+    "proxy.weglot.com",
+)
 
 
 def _unpublished_host(url: str) -> bool:
-    """
-    >>> [_unpublished_host(u) for u in ("https://stage.medifind.com/x", "https://mm.test.hubs.example/x",
-    ...                                 "https://prod-www.ons.org/x", "https://x.vercel.app/y", "https://www.fda.gov/x",
-    ...                                 "http://47.251.13.51:8081/28438889")]
-    [True, True, False, True, False, True]
-    """
+    """Whether `url` is on a test, staging, development or preview host, or a bare IP address."""
     import ipaddress
     import re
     from urllib.parse import urlsplit
@@ -178,7 +181,26 @@ def _unpublished_host(url: str) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(set(re.split(r"[.-]", host)) & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
+        words = {word.rstrip("0123456789") for word in re.split(r"[.-]", host)}  # "qa01" is "qa"
+        return bool(words & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
+
+
+@pytest.mark.parametrize(
+    ("url", "unpublished"),
+    [
+        ("https://stage.medifind.com/x", True),
+        ("https://mm.test.hubs.example/x", True),
+        ("https://mdedge-cache.qa01.mdedge.com/x", True),
+        ("https://www.develop-sr3snxi.us-4.platformsh.site/x", True),
+        ("https://x.vercel.app/y", True),
+        ("http://47.251.13.51:8081/28438889", True),
+        ("https://prod-www.ons.org/x", False),
+        ("https://www.fda.gov/x", False),
+        ("https://www.esmo2019.org/x", False),
+    ],
+)
+def test_unpublished_hosts_are_recognised(url: str, unpublished: bool) -> None:
+    assert _unpublished_host(url) is unpublished
 
 
 def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyGraph) -> None:
