@@ -4,13 +4,11 @@ module defines, colours and shapes as documented, escaped text; and Wilson inter
 from __future__ import annotations
 
 import datetime as dt
-import doctest
 import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
-import kg.stats
 from kg.charts import (
     FOREST_AXIS_LEFT,
     FOREST_AXIS_RIGHT,
@@ -474,8 +472,3 @@ def test_wilson_stays_inside_0_to_100() -> None:
 def test_wilson_rejects_impossible_counts(successes: float, n: int) -> None:
     with pytest.raises(ValueError):
         wilson(successes, n)
-
-
-def test_stats_doctests_pass() -> None:
-    failed, attempted = doctest.testmod(kg.stats)
-    assert attempted > 0 and failed == 0

@@ -8,7 +8,6 @@ deep nesting; then where bound values go.
 
 from __future__ import annotations
 
-import doctest
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
 
-from kg import guard, sparqltext
+from kg import guard
 from kg.errors import QueryError
 from kg.graph import TherapyGraph
 from kg.guard import MAX_CHAIN, MAX_DEPTH, ServiceRefused, UpdateRefused, check, parse_check, plainly_safe
@@ -416,8 +415,3 @@ def test_values_need_variable_names(name: str) -> None:
 def test_values_are_iris_or_literals() -> None:
     with pytest.raises(QueryError, match="only be bound to an IRI or a literal"):
         values_block({"s": ox.BlankNode()})  # type: ignore[dict-item]
-
-
-def test_sparqltext_doctests() -> None:
-    outcome = doctest.testmod(sparqltext)
-    assert outcome.attempted > 0 and outcome.failed == 0

@@ -73,3 +73,16 @@ def test_every_internal_query_is_used_and_says_what_it_is_for(path: Path) -> Non
     assert text.startswith("# "), "a comment first: what the query is for and what to bind"
     code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "kg").glob("*.py"))
     assert f'"{path.stem}"' in code, f"no module loads {path.name}"
+
+
+EXAMPLED_MODULES = sorted(p.stem for p in (ROOT / "kg").glob("*.py") if ">>> " in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("module", EXAMPLED_MODULES)
+def test_the_examples_in_docstrings_hold(module: str) -> None:
+    """A docstring example is a claim about the code: every kg module's examples are run."""
+    import doctest
+    import importlib
+
+    outcome = doctest.testmod(importlib.import_module(f"kg.{module}"))
+    assert outcome.attempted > 0 and outcome.failed == 0
