@@ -30,6 +30,14 @@ def _table(name: str, folder: Path = FIXTURE) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+NIVOLUMAB_BLAS = ("125554", "125527")
+
+
+def _new_use(submissions: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The originals and efficacy supplements (class 2) among Submissions.txt rows: the actions that can approve a new use."""
+    return [r for r in submissions if r["SubmissionType"].strip() == "ORIG" or r["SubmissionClassCodeID"] == "2"]
+
+
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ingested_store(tmp_path_factory, registry.ingest_drugsatfda, FIXTURE, 10)
@@ -164,10 +172,9 @@ def test_coverage_counts_the_loaded_actions(loaded: Path) -> None:
     nivolumab = next(p for p in coverage(kg.open_graph(loaded), "nivolumab") if p.id == "nivolumab")
     assert nivolumab.fda_actions is not None
     assert (nivolumab.fda_actions.count, str(nivolumab.fda_actions.latest)) == (44, "2019-05-02")
-    # the originals and efficacy supplements (class 2), counted from the export itself: what curated approvals should match
-    with (FIXTURE / "Submissions.txt").open(encoding="ascii", newline="") as table:
-        rows = [r for r in csv.DictReader(table, delimiter="\t") if r["ApplNo"] in ("125554", "125527")]
-    expected = sum(r["SubmissionType"] == "ORIG" or r["SubmissionClassCodeID"] == "2" for r in rows)
+    # the originals and efficacy supplements, counted from the export itself: what curated approvals should match
+    rows = [r for r in _table("Submissions.txt") if r["ApplNo"] in NIVOLUMAB_BLAS]
+    expected = len(_new_use(rows))
     assert 0 < expected < len(rows) and nivolumab.fda_new_use is not None and nivolumab.fda_new_use.count == expected
 
 
@@ -216,13 +223,9 @@ tkgr:approval-nivolumab-fda-2016-chl
     query = named("fda-actions-without-approval")
     rows = graph.select(query.text, bindings(graph, query, {"therapy": "nivolumab"}))
 
-    submissions = _table("Submissions.txt")
-    new_use = {
-        r["SubmissionStatusDate"][:10]
-        for r in submissions
-        if r["ApplNo"] in ("125554", "125527")
-        and r["SubmissionStatus"] == "AP"
-        and (r["SubmissionType"].strip() == "ORIG" or r["SubmissionClassCodeID"] == "2")
-    }
+    nivolumab = [
+        r for r in _table("Submissions.txt") if r["ApplNo"] in NIVOLUMAB_BLAS and r["SubmissionStatus"] == "AP"
+    ]
+    new_use = {r["SubmissionStatusDate"][:10] for r in _new_use(nivolumab)}
     assert {"2014-12-22", "2016-05-17"} <= new_use
     assert {str(r["date"]) for r in rows} == new_use - {"2014-12-22", "2016-05-17"}
