@@ -267,10 +267,12 @@ def test_survival_outcomes_give_each_estimate_its_interval(graph: kg.TherapyGrap
 
 
 def test_immune_related_adverse_event_rates_at_grade_3_or_more(graph: kg.TherapyGraph) -> None:
-    """Events under the immune-related parent only, grade 3 or higher or grade 3 or 4, any grade left out."""
+    """Immune-related events, any of them or one under the parent term, at grade 3 or higher or grade
+    3 or 4; any grade left out."""
     rows = ask(graph, "immune-related-adverse-event-rates", therapy="pd-1-inhibitor")
     assert [(r["product"], r["event"], r["grade"], r["numerator"], r["denominator"], r["nct"]) for r in rows] == [
         ("Exampa (exampumab)", "colitis", "grade 3 or 4", 2, 154, "NCT09990003"),
+        ("Exampa (exampumab)", "immune-related adverse event (irAE)", "grade 3 or higher", 9, 154, "NCT09990003"),
         ("Exampa (exampumab)", "pneumonitis", "grade 3 or higher", 4, 154, "NCT09990003"),
     ]
     assert ask(graph, "immune-related-adverse-event-rates", therapy="car-t") == []
