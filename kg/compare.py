@@ -17,7 +17,17 @@ from kg.errors import UsageError
 from kg.evidence import BY_KEY, EVIDENCE_KINDS, kind_of_class
 from kg.frames import comparison_frame, rate_percentage
 from kg.graph import TherapyGraph
-from kg.render import TABLE_STYLE, estimate, estimate_shape, evidence_label, measurement_context, proportion, table_html
+from kg.render import (
+    NO_DATA,
+    NOT_APPLICABLE,
+    TABLE_STYLE,
+    estimate,
+    estimate_shape,
+    evidence_label,
+    measurement_context,
+    proportion,
+    table_html,
+)
 from kg.stats import wilson
 from kg.therapy import Evidence, Fact, Source, TherapyRef
 from kg.vocab import short_id
@@ -36,6 +46,11 @@ class ComparisonRow:
     group_label: str
     cells: list[list[Fact]]
     conflict: bool = False
+    not_applicable: frozenset[int] = frozenset()  # positions of therapies the property does not describe
+
+    def blank(self, position: int) -> str:
+        """What an empty cell says: the property does not describe that therapy, or no source states it."""
+        return NOT_APPLICABLE if position in self.not_applicable else NO_DATA
 
     @property
     def differs(self) -> bool:
@@ -113,6 +128,7 @@ def compare(
                 group_label=first.group_label,
                 cells=cells,
                 conflict=any(per_therapy[position].conflict for per_therapy in property_rows),
+                not_applicable=frozenset(i for i, rows in enumerate(property_rows) if not rows[position].applicable),
             )
         )
     for g in groups:

@@ -86,6 +86,7 @@ def description_json(description: Description) -> dict[str, Any]:
                 "property": row.key,
                 "label": row.label,
                 "group": row.group,
+                "applicable": row.applicable,
                 "values": [fact_json(f, sources) for f in row.facts],
             }
             for row in description.properties
@@ -281,7 +282,7 @@ def print_description(description: Description, console: Console, *, sources: bo
     table.add_column("Property")
     table.add_column("Value [sources]" if sources else "Value")
     last_group = None
-    for row in description.properties:
+    for row in (r for r in description.properties if r.applicable):
         group = row.group_label if row.group != last_group else ""
         last_group = row.group
         value = facts_text(row.facts, citations if sources else None) if row.facts else "[dim]no data[/dim]"
@@ -466,7 +467,7 @@ def description_html(description: Description) -> str:
     ref = description.therapy
     citations = Citations(description.sources)
     rows = []
-    for row in description.properties:
+    for row in (r for r in description.properties if r.applicable):
         values = "".join(f"<li>{esc(str(fact_text(f, description.sources, citations)))}</li>" for f in row.facts)
         rows.append(
             f"<tr><th>{esc(row.label)}</th><td><ul>{values}</ul></td></tr>"
@@ -495,6 +496,7 @@ def description_html(description: Description) -> str:
 
 
 NO_DATA = "no data"
+NOT_APPLICABLE = "not applicable"
 
 TABLE_STYLE = """
 table.kg-compare { border-collapse: collapse; width: 100%; }
@@ -528,9 +530,9 @@ def table_html(comparison: Comparison, *, sources: bool = True) -> str:
             if row.conflict:
                 name += ' <span class="conflict">(sources disagree)</span>'
             cells = []
-            for cell in row.cells:
+            for position, cell in enumerate(row.cells):
                 if not cell:
-                    cells.append(f'<td><span class="none">{NO_DATA}</span></td>')
+                    cells.append(f'<td><span class="none">{row.blank(position)}</span></td>')
                     continue
                 items = []
                 for fact in cell:
@@ -550,7 +552,8 @@ def table_html(comparison: Comparison, *, sources: bool = True) -> str:
     parts.append(
         '<div class="kg-legend"><p>Highlighted rows differ between the therapies. Values marked '
         "<em>inherited</em> are stated for a modality the product belongs to. "
-        "<em>No data</em> means no source in the graph states a value.</p>"
+        "<em>No data</em> means no source in the graph states a value; <em>not applicable</em>, that "
+        "the property does not describe that kind of therapy (the cell source of an antibody).</p>"
     )
     if citations is not None and citations.numbers:
         parts.append("<h2>Sources</h2><ol>")

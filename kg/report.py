@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kg.compare import Comparison, ComparisonRow
 from kg.errors import UsageError
 from kg.frames import TIDY_COLUMNS, comparison_frame, tidy_rows
-from kg.render import NO_DATA, TABLE_STYLE, Citations, dumps, fact_json, fact_text, table_html, to_jsonable
+from kg.render import TABLE_STYLE, Citations, dumps, fact_json, fact_text, table_html, to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,6 +42,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
                     "differs": row.differs,
                     "conflict": row.conflict,
                     "cells": [[fact_json(fact, sources) for fact in cell] for cell in row.cells],
+                    "applicable": [i not in row.not_applicable for i in range(len(row.cells))],
                 }
                 for row in comparison.rows
             ],
@@ -92,8 +93,8 @@ def _wide(comparison: Comparison, sources: bool) -> tuple[list[str], list[list[A
     rows = []
     for row in comparison.rows:
         cells = [
-            " | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or NO_DATA
-            for cell in row.cells
+            " | ".join(str(fact_text(fact, comparison.sources, ids=sources)) for fact in cell) or row.blank(i)
+            for i, cell in enumerate(row.cells)
         ]
         rows.append([row.group, row.key, row.label, "yes" if row.differs else "no", *cells])
     return ["group", "property", "label", "differs", *(t.label for t in comparison.therapies)], rows
@@ -161,8 +162,8 @@ def to_markdown(comparison: Comparison, *, sources: bool = True) -> str:
         for row in (r for r in comparison.rows if r.group == key):
             name = f"**{_md(row.label)}**" if row.differs else _md(row.label)
             cells = [
-                "<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{NO_DATA}*"
-                for texts in _cell_texts(row, comparison.sources, citations)
+                "<br>".join(f"*{_md(t)}*" if weak else _md(t) for t, weak in texts) or f"*{row.blank(i)}*"
+                for i, texts in enumerate(_cell_texts(row, comparison.sources, citations))
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -188,8 +189,8 @@ def print_table(comparison: Comparison, console: Console, *, sources: bool = Tru
         for row in (r for r in comparison.rows if r.group == key):
             cells = [
                 "\n".join(f"[dim italic]{escape(t)}[/dim italic]" if weak else escape(t) for t, weak in texts)
-                or f"[dim]{NO_DATA}[/dim]"
-                for texts in _cell_texts(row, comparison.sources, citations)
+                or f"[dim]{row.blank(i)}[/dim]"
+                for i, texts in enumerate(_cell_texts(row, comparison.sources, citations))
             ]
             name = escape(row.label) + (" [yellow]≠[/yellow]" if row.differs else "")
             if row.conflict:

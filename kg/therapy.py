@@ -159,7 +159,8 @@ class Fact:
 
 @dataclass
 class PropertyRow:
-    """A comparable property and the therapy's values for it (empty when nothing is known)."""
+    """A comparable property and the therapy's values for it (empty when nothing is known, or when
+    the property does not describe the therapy at all: the cell source of an antibody)."""
 
     key: str  # the property, compact (`tkg:cellSource`)
     label: str
@@ -167,6 +168,7 @@ class PropertyRow:
     group_label: str
     facts: list[Fact]
     single_valued: bool = False
+    applicable: bool = True  # False: specific to modalities the therapy is neither in nor above
 
     @property
     def conflict(self) -> bool:
@@ -353,10 +355,13 @@ class Therapies:
 
     def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
         """Every comparable property in ontology order, with values from the nearest holder that states
-        any. A value the ontology's inheritance rules rule out for this therapy (HLA matching for
+        any, and whether it describes the therapy at all (`tkg:specificProperty`). A value the ontology's inheritance rules rule out for this therapy (HLA matching for
         autologous cells, a high GvHD risk for T cells without their receptor) is not inherited; a modality that states nothing, itself or above, shows
         what each of its sub-modalities states, marked with the sub-modality."""
         lineage = lineage if lineage is not None else self.lineage(ref)
+        inapplicable = {
+            r["property"] for r in self.graph.select_named("inapplicable-properties", {"therapy": iri(ref.iri)})
+        }
         stated = self._statements(ref)
         order = [holder.iri for holder in lineage]
         excluded = self._excluded(stated, order)
@@ -378,6 +383,7 @@ class Therapies:
                     group_label=prop["groupLabel"],
                     facts=facts,
                     single_valued=bool(prop["singleValued"]),
+                    applicable=bool(facts) or prop["property"] not in inapplicable,
                 )
             )
         return rows

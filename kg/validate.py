@@ -5,8 +5,9 @@ rules need to know which named graph a triple is in, or to follow a therapy's li
 cannot, so they are SPARQL queries over the dataset: the catalogue may only name and classify
 things, every source file must describe the source whose graph it is, and no therapy may have —
 stated or from a modality above it — a value that the ontology's consistency rules rule out
-(autologous cells and HLA matching, off-the-shelf use, a high risk of GvHD). All findings read the
-same way: where, focus node, path, message.
+(autologous cells and HLA matching, off-the-shelf use, a high risk of GvHD), and no source may state
+a property for a therapy outside the modalities it is specific to. All findings read the same way:
+where, focus node, path, message.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PROVENANCE_RULES = (
     "rule-catalogue-lists-entities",
     "rule-source-describes-itself",
     "rule-consistency",
+    "rule-property-outside-its-modality",
 )
 """Rules over named graphs, in kg/sparql/: each SELECTs ?graph ?focus ?path ?message (and optionally
 ?value, ?holder), with the ontology's graph bound to ?ontology."""

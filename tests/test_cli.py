@@ -82,6 +82,16 @@ def test_show_table_marks_inheritance_and_lists_sources(runner: CliRunner) -> No
     assert "Reviewer A, Reviewer B" not in bare.stdout and "inherited from car-t" in bare.stdout
 
 
+def test_show_an_antibody_leaves_out_the_properties_of_cell_therapies(runner: CliRunner) -> None:
+    doc = _json(runner, "show", "exampumab")
+    applicable = {p["property"]: p["applicable"] for p in doc["properties"]}
+    assert applicable["tkg:cellSource"] is False and applicable["tkg:lymphodepletion"] is False
+    assert applicable["tkg:mechanismOfAction"] is True and applicable["tkg:crsRisk"] is True
+    table = runner.invoke(app, ["show", "exampumab"]).stdout
+    assert "mechanism of action" in table and "cell source" not in table and "lymphodepletion" not in table
+    assert "cell source" in runner.invoke(app, ["show", "testacel"]).stdout
+
+
 def test_unknown_therapy_exits_2_with_suggestion_and_no_traceback(runner: CliRunner) -> None:
     result = runner.invoke(app, ["show", "testacl"])
     assert result.exit_code == 2

@@ -174,6 +174,29 @@ def test_three_way_mixed_levels(runner: CliRunner) -> None:
     assert [t["level"] for t in mixed["therapies"]] == ["product", "modality"]
 
 
+def test_a_property_of_another_modality_is_not_applicable_rather_than_missing(
+    runner: CliRunner, graph: kg.TherapyGraph
+) -> None:
+    """A cell therapy's cell source does not describe an antibody, nor an antibody's mechanism of
+    action a cell product: those cells say 'not applicable'; a value nobody states says 'no data'."""
+    doc = _json(runner, "testacel", "exampumab")
+    applicable = {r["property"]: r["applicable"] for r in doc["rows"]}
+    assert applicable["tkg:cellSource"] == [True, False]
+    assert applicable["tkg:costimulatoryDomain"] == [True, False]
+    assert applicable["tkg:mechanismOfAction"] == [False, True]
+    assert applicable["tkg:crsRisk"] == [True, True]  # not specific to a modality
+    for fmt, marker in (("csv", "not applicable"), ("markdown", "*not applicable*"), ("html", "not applicable")):
+        result = runner.invoke(app, ["compare", "testacel", "exampumab", "--format", fmt])
+        assert result.exit_code == 0 and marker in result.stdout
+    rows = {
+        r[1]: r
+        for r in csv.reader(io.StringIO(runner.invoke(app, ["compare", "testacel", "exampumab", "-f", "csv"]).stdout))
+    }
+    assert rows["tkg:cellSource"][5] == "not applicable" and rows["tkg:mechanismOfAction"][4] == "not applicable"
+    # a modality above both kinds may show its sub-modalities' values of every property
+    assert all(row.applicable for row in graph.describe("immunotherapy").properties)
+
+
 class _Collector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
