@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from kg.therapy import Description, Evidence, Fact, Source
 
 
+NO_DATA = "no data"  # an empty cell: no source in the graph states a value
+NOT_APPLICABLE = "not applicable"  # an empty cell: the property does not describe that therapy
+
+
 def _plain(value: Any) -> Any:
     """JSON's `default` hook: a dataclass as its fields, a Decimal as int or float, a date as ISO text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -285,7 +289,7 @@ def print_description(description: Description, console: Console, *, sources: bo
     for row in (r for r in description.properties if r.applicable):
         group = row.group_label if row.group != last_group else ""
         last_group = row.group
-        value = facts_text(row.facts, citations if sources else None) if row.facts else "[dim]no data[/dim]"
+        value = facts_text(row.facts, citations if sources else None) if row.facts else f"[dim]{NO_DATA}[/dim]"
         table.add_row(escape(group), escape(row.label), value)
     console.print(table)
 
@@ -472,7 +476,7 @@ def description_html(description: Description) -> str:
         rows.append(
             f"<tr><th>{esc(row.label)}</th><td><ul>{values}</ul></td></tr>"
             if values
-            else f'<tr><th>{esc(row.label)}</th><td><span class="none">no data</span></td></tr>'
+            else f'<tr><th>{esc(row.label)}</th><td><span class="none">{NO_DATA}</span></td></tr>'
         )
     counts = ", ".join(
         f"{len(description.of_kind(kind.key))} {kind.title.lower()}"
@@ -494,9 +498,6 @@ def description_html(description: Description) -> str:
         + "</div>"
     )
 
-
-NO_DATA = "no data"
-NOT_APPLICABLE = "not applicable"
 
 TABLE_STYLE = """
 table.kg-compare { border-collapse: collapse; width: 100%; }
