@@ -168,10 +168,27 @@ _PREVIEW_HOSTS = (
     "platformsh.site",
     "proxy.weglot.com",
 )
+# Document-sharing sites: anyone's upload of a document, of unknown provenance, is an unmarked mirror.
+_UPLOAD_HOSTS = (
+    "scribd.com",
+    "pdfslide.net",
+    "123dok.com",
+    "dokumen.tips",
+    "vdocuments.net",
+    "vdocuments.mx",
+    "cupdf.com",
+    "coek.info",
+    "healthdocbox.com",
+    "docplayer.net",
+    "studocu.com",
+    "yumpu.com",
+    "pdfcoffee.com",
+)
 
 
 def _unpublished_host(url: str) -> bool:
-    """Whether `url` is on a test, staging, development or preview host, or a bare IP address."""
+    """Whether `url` is on a test, staging, development or preview host, a document-sharing site, or
+    a bare IP address."""
     import ipaddress
     import re
     from urllib.parse import urlsplit
@@ -182,7 +199,7 @@ def _unpublished_host(url: str) -> bool:
         return True
     except ValueError:
         words = {word.rstrip("0123456789") for word in re.split(r"[.-]", host)}  # "qa01" is "qa"
-        return bool(words & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS)
+        return bool(words & _NOT_PUBLISHED) or host.endswith(_PREVIEW_HOSTS + _UPLOAD_HOSTS)
 
 
 @pytest.mark.parametrize(
@@ -194,6 +211,8 @@ def _unpublished_host(url: str) -> bool:
         ("https://www.develop-sr3snxi.us-4.platformsh.site/x", True),
         ("https://x.vercel.app/y", True),
         ("http://47.251.13.51:8081/28438889", True),
+        ("https://ru.scribd.com/document/1/x", True),
+        ("https://pdfslide.net/documents/x.html", True),
         ("https://prod-www.ons.org/x", False),
         ("https://www.fda.gov/x", False),
         ("https://www.esmo2019.org/x", False),
@@ -203,7 +222,7 @@ def test_unpublished_hosts_are_recognised(url: str, unpublished: bool) -> None:
     assert _unpublished_host(url) is unpublished
 
 
-def test_no_source_was_read_on_a_test_staging_or_preview_host(graph: kg.TherapyGraph) -> None:
+def test_no_source_was_read_on_a_test_staging_preview_or_upload_host(graph: kg.TherapyGraph) -> None:
     rows = graph.select(
         "SELECT ?source ?address WHERE { ?source a ?kind ; tkg:url|tkg:readAt ?address . "
         "?kind rdfs:subClassOf* tkg:Source }"
