@@ -183,6 +183,8 @@ _UPLOAD_HOSTS = (
     "studocu.com",
     "yumpu.com",
     "pdfcoffee.com",
+    "doczz.net",
+    "docslib.org",
 )
 
 
