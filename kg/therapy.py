@@ -355,9 +355,11 @@ class Therapies:
 
     def properties(self, ref: TherapyRef, lineage: list[TherapyRef] | None = None) -> list[PropertyRow]:
         """Every comparable property in ontology order, with values from the nearest holder that states
-        any, and whether it describes the therapy at all (`tkg:specificProperty`). A value the ontology's inheritance rules rule out for this therapy (HLA matching for
-        autologous cells, a high GvHD risk for T cells without their receptor) is not inherited; a modality that states nothing, itself or above, shows
-        what each of its sub-modalities states, marked with the sub-modality."""
+        any, and whether it describes the therapy at all (`tkg:specificProperty`). A value the
+        ontology's inheritance rules rule out for this therapy (HLA matching for autologous cells, a
+        high GvHD risk for T cells without their receptor) is not inherited; a modality that states
+        nothing, itself or above, shows what each of its sub-modalities states, marked with the
+        sub-modality."""
         lineage = lineage if lineage is not None else self.lineage(ref)
         inapplicable = {
             r["property"] for r in self.graph.select_named("inapplicable-properties", {"therapy": iri(ref.iri)})
